@@ -4,6 +4,9 @@ It tests the paper's claim in miniature: a semantic encoder sees the theme (name
 reasoning strategy lives in the question's structure. Theme and strategy are assigned to rows from a balanced
 crossing (so they are statistically independent), and "surface twins" (one scene, two questions, two
 strategies) put a near-duplicate of a test or train problem into the bank that needs a different procedure.
+Every row records its wording: 'familiar' (the first half of its strategy's templates, and the twins) or 'novel'
+(the second half). All splits carry both; the warm start trains on familiar train rows only, so on novel rows the
+question's wording does not tell the policy the procedure and a same-strategy demonstration has to.
 Everything is deterministic from the seed; no two rows in any split share a normalised problem.
 """
 
@@ -101,7 +104,7 @@ def render(template: str, params: Params, vocab: dict[str, str], with_scene: boo
 
 
 def _row(strategy: str, theme: str, problem: str, params: Params, template: int, **meta: Any) -> dict[str, Any]:
-    solution, answer = render_steps(STRATEGY_BY_NAME[strategy].steps(params))
+    solution, answer = render_steps(list(STRATEGY_BY_NAME[strategy].steps), params)
     return {
         "problem": problem, "solution": solution, "answer": str(answer), "strategy": strategy, "theme": theme,
         "metadata": {"template": template, "params": dict(params), **meta},
@@ -121,7 +124,7 @@ def generate_one(strategy: str, theme: str, rng: random.Random, vocab: dict[str,
     with_scene = rng.random() < SCENE_RATE if with_scene is None else with_scene
     problem = render(strat.templates[template], params, vocab, with_scene, random.Random(rng.random()))
     surface = {"people": [vocab["P1"], vocab["P2"], vocab["P3"]], "items": vocab["items"], "place": vocab["place"]}
-    return _row(strategy, theme, problem, params, template, surface=surface)
+    return _row(strategy, theme, problem, params, template, surface=surface, wording=strat.wording(template))
 
 
 def generate_twins(pair: TwinPair, theme: str, rng: random.Random) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -133,7 +136,8 @@ def generate_twins(pair: TwinPair, theme: str, rng: random.Random) -> tuple[dict
     rows = []
     for strategy, template in zip((pair.first, pair.second), pair.templates):
         problem = render(template, params, vocab, with_scene, random.Random(wording))
-        rows.append(_row(strategy, theme, problem, params, -1, twin_pair=f"{pair.first}|{pair.second}"))
+        rows.append(_row(strategy, theme, problem, params, -1, twin_pair=f"{pair.first}|{pair.second}",
+                         wording="familiar"))
     return rows[0], rows[1]
 
 

@@ -56,6 +56,8 @@ def _print_summary(manifest: DataManifest, out: Path) -> None:
     if manifest.strategies:
         print(f"  {len(manifest.strategies)} strategies x {len(manifest.themes)} themes; "
               f"twins: " + ", ".join(f"{n} {st[n]['twins']}" for n in manifest.sizes if n in st))
+        print("  novel wordings (the warm start never trains on them): "
+              + ", ".join(f"{n} {st[n].get('novel_wordings', 0)}" for n in manifest.sizes if n in st))
     leaks = {k: v for k, v in st.get("leakage", {}).items() if v}
     print(f"  leakage between splits: {'none' if not leaks else leaks}")
     if "loading" in st:

@@ -1,10 +1,10 @@
 """Strategy families of the analogy benchmark: a parameter sampler, the strategy's own step procedure, and
 several paraphrase templates whose *question structure* (not any one rare word) says which procedure applies.
 
-Every family writes its solution in one rigid step format (`expr = value` lines), so a same-strategy
-demonstration shows exactly the procedure to copy, and a same-theme one of another strategy does not.
-Numbers stay small so a tiny policy can learn the arithmetic: operands mostly 2..9, and every step's value
-(each intermediate and the answer) is below 100 in every strategy.
+Every family writes its solution in one rigid step format (each step an expression over the problem's numbers
+built from the earlier steps, the last one boxed: see arith.py), so a same-strategy demonstration shows exactly
+the procedure to copy, and a same-theme one of another strategy does not. Numbers stay small (operands mostly
+2..9, every intermediate value below 100) so the expressions stay short.
 """
 
 from __future__ import annotations
@@ -22,8 +22,13 @@ class Strategy:
     name: str
     procedure: str  # one line, for docs and the manifest
     sample: Callable[[random.Random], Params]
-    steps: Callable[[Params], list[str]]  # expressions; rendered as `expr = value` by arith.render_steps
+    steps: tuple[str, ...]  # step templates over the params; `[k]` is step k (see arith.render_steps)
     templates: tuple[str, ...]
+
+    def wording(self, template: int) -> str:
+        """'familiar' (first half of the templates) or 'novel' (second half): the warm start never trains on
+        novel wordings, so for those the policy has to take the procedure from a demonstration."""
+        return "novel" if template >= len(self.templates) // 2 else "familiar"
 
 
 def _ri(rng: random.Random, lo: int, hi: int) -> int:
@@ -146,7 +151,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "product_difference", "multiply groups by size, then subtract what was removed",
         _s_product_difference,
-        lambda p: [f"{p['a']} * {p['b']}", f"{p['a'] * p['b']} - {p['c']}"],
+        ("{a} * {b}", "[1] - {c}"),
         (
             "{P1} {verb} {a} {conts} with {b} {items} in each {place}, then gave away {c} of them. How many {items} does {P1} still have?",
             "{Role} {P1} filled {a} {conts} holding {b} {items} each. Then {c} {items} were handed to visitors. How many {items} remain?",
@@ -157,7 +162,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "share_equally", "add the three amounts, then divide by the number of shares",
         _s_share_equally,
-        lambda p: [f"{p['a']} + {p['b']} + {p['c']}", f"{p['a'] + p['b'] + p['c']} / {p['n']}"],
+        ("{a} + {b} + {c}", "([1]) / {n}"),
         (
             "{P1} {verb} {a} {items}, {P2} {verb} {b} and {P3} {verb} {c} {place}. They split all the {items} evenly into {n} {conts}. How many {items} go in each {cont}?",
             "{P1}, {P2} and {P3} brought {a}, {b} and {c} {items} {place}. If the {items} are shared equally by {n} friends, how many does each friend get?",
@@ -168,7 +173,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "compare_products", "multiply each side's groups, then subtract the smaller total from the larger",
         _s_products,
-        lambda p: [f"{p['a']} * {p['b']}", f"{p['c']} * {p['d']}", f"{p['a'] * p['b']} - {p['c'] * p['d']}"],
+        ("{a} * {b}", "{c} * {d}", "[1] - [2]"),
         (
             "{P1} {verb} {a} {conts} of {b} {items} and {P2} {verb} {c} {conts} of {d} {items} {place}. How many more {items} did {P1} have than {P2}?",
             "{Role} {P1} has {a} {conts} with {b} {items} each, while {P2} has {c} {conts} with {d} each. How many fewer {items} does {P2} have?",
@@ -179,7 +184,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "combine_products", "multiply each part's rate by its count, then add the parts",
         _s_products,
-        lambda p: [f"{p['a']} * {p['b']}", f"{p['c']} * {p['d']}", f"{p['a'] * p['b']} + {p['c'] * p['d']}"],
+        ("{a} * {b}", "{c} * {d}", "[1] + [2]"),
         (
             "{P1} {verb} {b} {items} each {period} for {a} {periods}, and {P2} {verb} {d} each {period} for {c} {periods}. How many {items} is that altogether?",
             "{P1} {verb} {a} {conts} of {b} {items} and {P2} {verb} {c} {conts} of {d} {items} {place}. How many {items} did they have in total?",
@@ -190,7 +195,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "leftover_remainder", "find how many full groups fit, multiply back, subtract to get the remainder",
         _s_remainder,
-        lambda p: [f"{p['A']} // {p['b']}", f"{p['A'] // p['b']} * {p['b']}", f"{p['A']} - {p['A'] // p['b'] * p['b']}"],
+        ("\\lfloor {A} / {b} \\rfloor", "[1] * {b}", "{A} - [2]"),
         (
             "{P1} {verb} {A} {items} {place} and packs them into {conts} that hold {b} each. How many {items} are left over once every full {cont} is packed?",
             "{Role} {P1} puts {A} {items} into full {conts} of {b}. How many {items} will not fit into a full {cont}?",
@@ -201,7 +206,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "work_backwards", "undo the last operation first (divide), then undo the first (add back)",
         _s_backwards,
-        lambda p: [f"{p['E']} / {p['k']}", f"{p['E'] // p['k']} + {p['c']}"],
+        ("{E} / {k}", "[1] + {c}"),
         (
             "{P1} gave away {c} {items}, then {kword} what was left and ended with {E} {items}. How many {items} did {P1} start with?",
             "After using {c} {items} {place}, {role} {P1} {kword} the rest and now has {E}. How many {items} were there at first?",
@@ -212,7 +217,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "forward_steps", "apply the operations in the order they happen: subtract, then multiply",
         _s_backwards,
-        lambda p: [f"{p['X']} - {p['c']}", f"{p['X'] - p['c']} * {p['k']}"],
+        ("{X} - {c}", "([1]) * {k}"),
         (
             "{P1} started with {X} {items}, gave away {c}, then {kword} what was left. How many {items} does {P1} have now?",
             "{Role} {P1} had {X} {items} {place}. After using {c}, the rest were {kword}. How many {items} are there now?",
@@ -223,7 +228,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "percent_of", "the percent is one part in 100 / pct; divide the whole by that, then subtract the part from the whole",
         _s_percent,
-        lambda p: [f"100 / {p['pct']}", f"{p['B']} / {100 // p['pct']}", f"{p['B']} - {p['B'] * p['pct'] // 100}"],
+        ("100 / {pct}", "{B} / ([1])", "{B} - [2]"),
         (
             "{P1} {verb} {B} {items} {place}. {pct}% of them were given away by noon. How many {items} were not given away?",
             "{P1} {verb} {B} {items} {place}, and {pct} out of every 100 were given away. How many {items} were kept?",
@@ -234,7 +239,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "ratio_scale", "divide by the ratio's first term to get one unit, multiply by its second term",
         _s_ratio,
-        lambda p: [f"{p['C']} / {p['a']}", f"{p['C'] // p['a']} * {p['b']}"],
+        ("{C} / {a}", "[1] * {b}"),
         (
             "{Place}, for every {a} {items} there are {b} {items2}. If there are {C} {items}, how many {items2} are there?",
             "{P1} mixes {items} and {items2} in the ratio {a} to {b}. With {C} {items}, how many {items2} does {P1} need?",
@@ -245,9 +250,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "arithmetic_series", "last term = first + (n - 1) * step, middle = (first + last) / 2, total = middle * n",
         _s_series,
-        lambda p: [f"({p['n']} - 1) * {p['d']}", f"{p['a']} + {(p['n'] - 1) * p['d']}",
-                   f"({p['a']} + {p['a'] + (p['n'] - 1) * p['d']}) / 2",
-                   f"{(2 * p['a'] + (p['n'] - 1) * p['d']) // 2} * {p['n']}"],
+        ("({n} - 1) * {d}", "{a} + [1]", "({a} + [2]) / 2", "[3] * {n}"),
         (
             "{P1} {verb} {a} {items} on the first {period} and {d} more on each {period} after that. How many {items} is that over {n} {periods}?",
             "{Place}, {role} {P1} adds {d} more {items} every {period} than the {period} before, starting with {a}. What is the total after {n} {periods}?",
@@ -258,7 +261,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "unit_conversion", "convert the big unit to the small one (multiply by the factor), then add the extra",
         _s_units,
-        lambda p: [f"{p['a']} * {p['f']}", f"{p['a'] * p['f']} + {p['b']}"],
+        ("{a} * {f}", "[1] + {b}"),
         (  # templates i and i + 3 belong to factor 12, 7, 24 (i = 0, 1, 2): see benchmark._UNIT_TEMPLATE
             "{P1} {verb} {a} dozen {items} and {b} extra {items} {place}. How many {items} is that?",
             "{Role} {P1} {verb} {items} {place} for {a} weeks and {b} days. How many days is that in all?",
@@ -271,8 +274,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "lcm_meet", "least common multiple: gcd first, divide the first number by it, multiply by the second",
         _s_lcm,
-        lambda p: [f"gcd({p['A']}, {p['B']})", f"{p['A']} / {math.gcd(p['A'], p['B'])}",
-                   f"{p['A'] // math.gcd(p['A'], p['B'])} * {p['B']}"],
+        ("\\gcd({A}, {B})", "{A} / [1]", "[2] * {B}"),
         (
             "{P1} checks the {items} {place} every {A} days and {P2} checks the {conts} every {B} days. Both checked today. In how many days will they next check on the same day?",
             "{Items} arrive {place} in {conts} of {A} and {items2} in {conts} of {B}. {P1} wants as many {items} as {items2}, buying full {conts} only. How few of each can that be?",
@@ -281,11 +283,9 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
     ),
     Strategy(
-        "gcd_groups", "greatest common divisor = number of groups; each group gets A/g plus B/g things",
+        "gcd_groups", "greatest common divisor = number of groups; all the things divided by the number of groups",
         _s_gcd,
-        lambda p: [f"gcd({p['A']}, {p['B']})", f"{p['A']} / {math.gcd(p['A'], p['B'])}",
-                   f"{p['B']} / {math.gcd(p['A'], p['B'])}",
-                   f"{p['A'] // math.gcd(p['A'], p['B'])} + {p['B'] // math.gcd(p['A'], p['B'])}"],
+        ("\\gcd({A}, {B})", "{A} + {B}", "([2]) / [1]"),
         (
             "{P1} {verb} {A} {items} and {B} {items2} {place}, then packs them all into the greatest number of matching {conts} with none left over. How many things are in one {cont}?",
             "{Role} {P1} divides {A} {items} and {B} {items2} into as many matching groups as possible, using everything. How many pieces are in one group?",
@@ -296,7 +296,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "age_difference", "go back from the future value to now (subtract what is added), then subtract the gap",
         _s_age,
-        lambda p: [f"{p['C']} - {p['b']}", f"{p['C'] - p['b']} - {p['a']}"],
+        ("{C} - {b}", "[1] - {a}"),
         (
             "{Role} {P1} has {verb} {items} {place} for {a} years longer than {P2}. In {b} years {P1} will reach {C} years of it. For how many years has {P2} {verb} {items}?",
             "{P1} has {a} more {items} than {P2} {place}. After {P1} {verb} {b} more, {P1} will have {C}. How many {items} does {P2} have now?",
@@ -307,7 +307,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "missing_for_average", "target total = average * 4, subtract the known three",
         _s_average,
-        lambda p: [f"{p['D']} * 4", f"{p['a']} + {p['b']} + {p['c']}", f"{p['D'] * 4} - {p['a'] + p['b'] + p['c']}"],
+        ("{D} * 4", "{a} + {b} + {c}", "[1] - ([2])"),
         (
             "{P1} {verb} {a}, {b} and {c} {items} on three {periods}. How many {items} are needed on the fourth {period} for an average of {D} per {period}?",
             "Over three {periods} {place}, {role} {P1} counted {a}, {b} and {c} {items}. How many on the fourth {period} would make it {D} per {period} across all four?",

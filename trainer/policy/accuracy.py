@@ -34,7 +34,8 @@ def demo_contexts(test: Sequence[Demonstration], bank: Sequence[Demonstration], 
 def policy_accuracy(model: Any, tokenizer: Any, test: Sequence[Demonstration], bank: Sequence[Demonstration], *,
                     seed: int = 0, num_demos: int = 1, max_new_tokens: int = 192, batch_size: int = 64,
                     progress: bool = True) -> dict[str, float]:
-    """Greedy accuracy (0..1) on `test` under each condition in CONDITIONS."""
+    """Greedy accuracy (0..1) on `test` under each condition in CONDITIONS, plus `condition/wording` for rows
+    that carry a wording mark (the embedded benchmark's familiar / novel question wordings)."""
     if not test:
         raise ValueError("accuracy needs at least one test problem")
     contexts = demo_contexts(test, bank, seed, num_demos)
@@ -43,6 +44,12 @@ def policy_accuracy(model: Any, tokenizer: Any, test: Sequence[Demonstration], b
         prompts = [render_prompt(tokenizer, row.problem, demos) for row, demos in zip(test, contexts[condition])]
         completions = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=0.0,
                                batch_size=batch_size, seed=seed, progress=progress, desc=f"accuracy/{condition}")
-        correct = sum(is_correct(c[0], row.answer) for c, row in zip(completions, test))
-        accuracy[condition] = correct / len(test)
+        correct = [is_correct(c[0], row.answer) for c, row in zip(completions, test)]
+        accuracy[condition] = sum(correct) / len(test)
+        by_wording: dict[str, list[bool]] = {}
+        for ok, row in zip(correct, test):
+            if "wording" in row.metadata:
+                by_wording.setdefault(str(row.metadata["wording"]), []).append(ok)
+        for wording, oks in sorted(by_wording.items()):  # e.g. `none/novel`: the benchmark's held-out wordings
+            accuracy[f"{condition}/{wording}"] = sum(oks) / len(oks)
     return accuracy

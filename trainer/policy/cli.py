@@ -57,6 +57,7 @@ class InitPolicyConfig(CommandConfig):
     weight_decay: float = Field(default=0.01, ge=0, description="AdamW weight decay")
     max_length: int = Field(default=1024, ge=32, description="SFT sequence length limit (prompt + completion)")
     train_limit: int | None = Field(default=None, ge=1, description="use only the first N train rows (quick runs)")
+    sft_novel_wordings: bool = Field(default=False, description="also warm-start on train rows the benchmark marks as novel wordings (metadata wording='novel'); off, so that on those the policy needs a demonstration. Rows without the mark (real data) are always used")
     # evaluation
     eval_limit: int | None = Field(default=None, ge=1, description="evaluate on the first N test rows (default: all)")
     eval_num_demos: int = Field(default=1, ge=1, description="demonstrations shown in the random / same-strategy conditions")
@@ -171,7 +172,7 @@ def _build_and_save(cfg: InitPolicyConfig, checksum: str, bank: list[Demonstrati
 
     from trainer.policy.accuracy import policy_accuracy
     from trainer.policy.model import num_parameters
-    from trainer.policy.warmstart import Mixture, build_sft_examples, sft
+    from trainer.policy.warmstart import Mixture, build_sft_examples, sft, warm_start_rows
 
     torch.manual_seed(cfg.seed)
     timings: dict[str, float] = {}
@@ -183,7 +184,13 @@ def _build_and_save(cfg: InitPolicyConfig, checksum: str, bank: list[Demonstrati
     timings["build_s"] = time.perf_counter() - t0
 
     mixture = Mixture(none=cfg.mix_none, same=cfg.mix_same, other=cfg.mix_other)
-    examples = build_sft_examples(tokenizer, train, bank, mixture, cfg.epochs, cfg.max_demos, cfg.seed)
+    sft_rows = warm_start_rows(train, include_novel=cfg.sft_novel_wordings)
+    if not sft_rows:
+        raise UserError("every train row is marked as a novel wording; pass --sft-novel-wordings to warm-start on them")
+    if len(sft_rows) < len(train):
+        log.info("warm start on %d of %d train rows (%d novel wordings held out)", len(sft_rows), len(train),
+                 len(train) - len(sft_rows))
+    examples = build_sft_examples(tokenizer, sft_rows, bank, mixture, cfg.epochs, cfg.max_demos, cfg.seed)
     t1 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rarft-sft-") as work:
         metrics = sft(model, tokenizer, examples, Path(work), learning_rate=cfg.learning_rate,
@@ -227,5 +234,9 @@ def main(argv: list[str]) -> int:
         print(f"test accuracy (greedy{f', n={n}' if n else ''}): none={acc.get('none', 0):.3f}  "
               f"random={acc.get('random', 0):.3f}  same_strategy={acc.get('same_strategy', 0):.3f}  "
               f"gap(same-none)={acc.get('same_strategy', 0) - acc.get('none', 0):+.3f}")
+        for wording in ("familiar", "novel"):
+            if f"none/{wording}" in acc:
+                print(f"  {wording} wordings: " + "  ".join(f"{c}={acc[f'{c}/{wording}']:.3f}"
+                                                       for c in ("none", "random", "same_strategy")))
     print(json.dumps({"accuracy": acc, "wall_s": round(time.perf_counter() - start, 1)}))
     return 0

@@ -71,6 +71,12 @@ class StrategyIndex:
         return picked
 
 
+def warm_start_rows(train: Sequence[Demonstration], include_novel: bool) -> list[Demonstration]:
+    """The train rows the warm start learns from: all of them, or (by default) all but the rows the benchmark marks
+    as novel wordings (`metadata.wording == 'novel'`), which the policy must then solve from a demonstration."""
+    return list(train) if include_novel else [r for r in train if r.metadata.get("wording") != "novel"]
+
+
 def build_sft_examples(tokenizer: Any, train: Sequence[Demonstration], bank: Sequence[Demonstration],
                        mixture: Mixture, epochs: int, max_demos: int, seed: int) -> list[dict[str, str]]:
     """Prompt-completion rows: `epochs` passes over train, each with freshly drawn demonstration contexts."""

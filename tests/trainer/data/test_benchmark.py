@@ -11,7 +11,7 @@ from trainer.data.arith import check_solution, evaluate
 from trainer.data.benchmark import generate_benchmark
 from trainer.data.build import cramers_v
 from trainer.data.io import read_rows
-from trainer.data.strategies import STRATEGIES, TWIN_PAIRS
+from trainer.data.strategies import STRATEGIES, STRATEGY_BY_NAME, TWIN_PAIRS
 from trainer.data.themes import THEMES
 from trainer.prompting import format_completion
 from trainer.verify import is_correct
@@ -65,7 +65,7 @@ def test_every_solution_is_verified(tiny_data):
         for row in read_rows(tiny_data / f"{split}.jsonl"):
             assert check_solution(row.problem, row.solution, row.answer) == [], row
             assert is_correct(format_completion(row.solution, row.answer), row.answer), row
-            assert "\\boxed" not in row.solution  # the prompt format appends the boxed answer line
+            assert format_completion(row.solution, row.answer) == row.solution  # it boxes its own last step
 
 
 def test_rows_are_short_and_rigid(mid):
@@ -74,8 +74,9 @@ def test_rows_are_short_and_rigid(mid):
     for r in _all(mid):
         assert len(r.problem.split()) <= 45, r.problem
         assert 0 <= int(r.answer) < 1000
-        steps = r.solution.splitlines()
+        steps = r.solution.splitlines()[:-1]  # the last line boxes the last step
         assert 2 <= len(steps) <= 4
+        assert all(len(s) <= 60 for s in steps), steps
         shapes[r.strategy].add(tuple(re.sub(r"\d+", "N", s) for s in steps))
         assert r.id and r.problem and r.solution and r.strategy and r.theme
     assert all(len(v) == 1 for v in shapes.values()), {k: v for k, v in shapes.items() if len(v) > 1}
@@ -101,15 +102,26 @@ def test_surface_twins_read_alike_but_differ_in_strategy(mid):
 
 
 def test_step_evaluator_is_exact():
-    assert evaluate("gcd(12, 18)") == 6 and evaluate("(3 + 5) * 4 / 2") == 16 and evaluate("17 // 5") == 3
+    assert evaluate("\\gcd(12, 18)") == 6 and evaluate("(3 + 5) * 4 / 2") == 16
+    assert evaluate("17 - \\lfloor 17 / 5 \\rfloor * 5") == 2
     with pytest.raises(ValueError):
         evaluate("7 / 2")
     with pytest.raises(ValueError):
         evaluate("__import__('os')")
-    assert check_solution("3 boxes of 4", "3 * 4 = 12", "12") == []
-    assert check_solution("3 boxes of 4", "3 * 4 = 13", "13")  # wrong arithmetic is caught
-    assert check_solution("3 boxes of 4", "3 * 4 = 12", "11")  # answer not reached
-    assert check_solution("3 boxes of 4", "9 * 4 = 36", "36")  # number from nowhere
+    good = "3 * 4\n3 * 4 - 2\nAnswer: \\boxed{3 * 4 - 2}"
+    assert check_solution("3 boxes of 4, 2 eaten", good, "10") == []
+    assert check_solution("3 boxes of 4, 2 eaten", good, "11")  # the boxed step is not the answer
+    assert check_solution("3 boxes of 4, 2 eaten", "3 * 4\nAnswer: \\boxed{3 * 4 - 2}", "10")  # box is not the last step
+    assert check_solution("3 boxes of 4", "9 * 4\nAnswer: \\boxed{9 * 4}", "36")  # number from nowhere
+    assert check_solution("3 boxes of 4", "3 * 4", "12")  # no boxed answer line
+    assert check_solution("3 boxes of 4", "3 * * 4\nAnswer: \\boxed{3 * * 4}", "12")  # not an expression
+
+
+def test_every_step_is_math_verify_readable():
+    """The boxed expression is what math-verify checks: LaTeX gcd and floor, and no `//` (math-verify misreads it)."""
+    assert is_correct("Answer: \\boxed{44 - \\lfloor 44 / 7 \\rfloor * 7}", "2")
+    assert is_correct("Answer: \\boxed{24 / \\gcd(24, 18) + 18 / \\gcd(24, 18)}", "7")
+    assert not is_correct("Answer: \\boxed{24 / \\gcd(24, 18) + 18}", "7")
 
 
 def test_tiny_data_layout(tiny_data):
@@ -136,3 +148,17 @@ def test_surface_siblings_share_the_surface_not_the_strategy(mid):
             assert d.id.startswith("bank-") and d.theme == q.theme and d.metadata["sibling_of"] == q.id
             assert d.metadata["surface"] == q.metadata["surface"]  # same people, items and place
             assert check_solution(d.problem, d.solution, d.answer) == []
+
+
+def test_wordings_split_each_strategy_into_familiar_and_novel_templates(mid):
+    """Every split has both wordings; novel = the second half of a strategy's templates; twins are familiar."""
+    for name, rows in mid.items():
+        marks = Counter(r.metadata["wording"] for r in rows)
+        assert set(marks) == {"familiar", "novel"} and marks["novel"] >= 0.2 * len(rows), (name, marks)
+    for r in _all(mid):
+        template = r.metadata["template"]
+        if template == -1:
+            assert r.metadata["wording"] == "familiar" and "twin_pair" in r.metadata
+        else:
+            assert r.metadata["wording"] == STRATEGY_BY_NAME[r.strategy].wording(template)
+            assert (r.metadata["wording"] == "novel") == (template >= len(STRATEGY_BY_NAME[r.strategy].templates) // 2)

@@ -48,13 +48,26 @@ def test_sft_examples_follow_the_prompt_format_and_mixture(trained_tokenizer, ti
             assert e["prompt"] == render_prompt(trained_tokenizer, row.problem)
 
 
+def test_warm_start_holds_out_novel_wordings(tiny_rows):
+    from trainer.policy.warmstart import warm_start_rows
+
+    train = tiny_rows["train"]
+    kept = warm_start_rows(train, include_novel=False)
+    assert kept and all(r.metadata["wording"] == "familiar" for r in kept)
+    assert len(kept) == sum(r.metadata["wording"] == "familiar" for r in train) < len(train)
+    assert warm_start_rows(train, include_novel=True) == list(train)
+    unmarked = [r.model_copy(update={"metadata": {}}) for r in train[:5]]  # real data: never filtered
+    assert warm_start_rows(unmarked, include_novel=False) == unmarked
+
+
 def test_tiny_policy_is_a_loadable_hf_dir_with_manifest(tiny_policy, tiny_data):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from trainer.policy.cli import POLICY_MANIFEST, data_checksum
 
     manifest = PolicyManifest.model_validate_json((tiny_policy / POLICY_MANIFEST).read_text())
-    assert set(manifest.accuracy) == {"none", "random", "same_strategy"}
+    conditions = ("none", "random", "same_strategy")
+    assert set(manifest.accuracy) == {*conditions, *(f"{c}/{w}" for c in conditions for w in ("familiar", "novel"))}
     assert all(0.0 <= v <= 1.0 for v in manifest.accuracy.values())
     assert manifest.data_checksum == data_checksum(Path(tiny_data))
     assert manifest.config["hidden_size"] == 64 and manifest.config["seed"] == 0
