@@ -292,17 +292,31 @@ class Pipeline:
         return evals
 
     def _analyse(self, upstream: dict[str, Any]) -> dict[str, Any]:
-        """`rarft eval-retriever` on the held-out test queries: v1 beside v0, with the policy measuring top-k benefit."""
+        """`rarft eval-retriever` on the held-out test queries: v1 beside v0, with the policy measuring top-k benefit,
+        and, when the preset asks for it, nDCG@k against gold benefit labels of test queries labelled here (the
+        distillation labels cover train queries only)."""
+        p = self.preset
         out = self.out / "analysis"
+        test_labels = self.out / "analysis-labels" / "test-labels.jsonl"
         args = ["eval-retriever", "--version", str(self.registry / V1), "--compare", str(self.registry / V0),
                 "--data", str(self.data), "--policy", str(self.policy), "--out", str(out), "--overwrite",
-                *to_flags(self.preset.retriever_eval_args)]
+                *to_flags(p.retriever_eval_args)]
+        label_args = {k: v for k, v in p.label_args.items() if k not in ("num_queries", "split")}
+        label = ["label", "--policy", str(self.policy), "--data", str(self.data), "--retriever", str(self.registry / V0),
+                 "--split", "test", "--num-queries", str(p.test_label_queries), "--out", str(test_labels),
+                 *to_flags(label_args)]
 
         def fn() -> dict[str, Any]:
-            self.rarft("analysis", args)
+            if p.test_label_queries:
+                if test_labels.exists():  # from other inputs: a fresh file, not a resumed one
+                    test_labels.unlink()
+                test_labels.parent.mkdir(parents=True, exist_ok=True)
+                self.rarft("analysis-labels", label)
+            self.rarft("analysis", args + (["--labels", str(test_labels)] if p.test_label_queries else []))
             return {"out": str(out), **json.loads((out / "results.json").read_text())}
 
-        return self.runner.run("analysis", fn, inputs={"args": self.preset.retriever_eval_args, **upstream},
+        return self.runner.run("analysis", fn, inputs={"args": p.retriever_eval_args, "test_labels": p.test_label_queries,
+                                                       "label_args": label_args, **upstream},
                                verify=lambda o: (Path(o["out"]) / "results.json").is_file())
 
     def _collect(self, data_out, policy_out, deployed, train, evals, analysis, t0) -> dict[str, Any]:

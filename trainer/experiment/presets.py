@@ -29,6 +29,8 @@ class Preset(BaseModel):
     retrieval_k: int = Field(default=2, ge=1, description="demonstrations per problem, in training (--retrieval-k) and evaluation")
     demo_budget_tokens: int = Field(default=768, ge=1, description="token budget of the demonstrations, in training and evaluation")
     eval_base_policy: bool = Field(default=True, description="also evaluate the warm-started policy (the arms' common start)")
+    test_label_queries: int = Field(default=0, ge=0, description="test queries to label with the policy in the analysis, "
+                                    "so nDCG@k against gold benefit is measured on held-out queries (0: skip)")
     budget_s: dict[str, float] = Field(default_factory=dict, description="planned seconds per stage kind, for the ETA")
 
 
@@ -49,10 +51,11 @@ TINY = Preset(  # the end-to-end test: every stage real, sizes as small as still
     train_args={**_TRAIN_COMMON, "max_steps": 2, "num_generations": 2, "per_device_train_batch_size": 2,
                 "max_completion_length": 32},
     eval_args={"k": 2, "limit": 8, "max_new_tokens": 32, "temperature": 0.7},
-    retriever_eval_args={"num_queries": 12},
+    retriever_eval_args={"num_queries": 0},  # all 60: the labelled test queries (a seeded subset) must be among them
     retrieval_k=1,
     demo_budget_tokens=256,
     eval_base_policy=False,
+    test_label_queries=6,
     budget_s={"data": 5, "policy": 30, "retriever": 15, "service": 15, "label": 20, "distill": 30, "deploy": 5,
               "train": 30, "eval": 15, "analysis": 15, "report": 5},
 )
@@ -71,6 +74,7 @@ QUICK = Preset(  # the README's first command: one seed, the whole study in <= 3
     eval_args={"k": 8, "limit": 300, "max_new_tokens": 128, "temperature": 0.7},
     retriever_eval_args={"num_queries": 300},
     retrieval_k=2,
+    test_label_queries=60,
     eval_base_policy=False,  # init-policy already measures it (greedy, none/random/same-strategy) and the report shows it
     budget_s={"data": 90, "policy": 720, "retriever": 30, "service": 20, "label": 150, "distill": 180, "deploy": 10,
               "train": 120, "eval": 150, "analysis": 60, "report": 10},
@@ -87,6 +91,7 @@ FULL = Preset(  # >= 3 seeds at the benchmark's default sizes: the comparison th
                 "max_completion_length": 160, "save_steps": 50},
     eval_args={"k": 8, "limit": 500, "max_new_tokens": 160, "temperature": 0.7},
     retrieval_k=2,
+    test_label_queries=100,
     budget_s={"data": 120, "policy": 900, "retriever": 60, "service": 20, "label": 600, "distill": 600, "deploy": 10,
               "train": 600, "eval": 300, "analysis": 120, "report": 10},
 )

@@ -57,7 +57,9 @@ def test_tiny_experiment_end_to_end_and_resume(tmp_path, capsys):
     for version in ("v0", "v1"):
         assert 0.0 <= results["retrievers"][version]["strategy_match@4"] <= 1.0
         assert "benefit@4" in results["retrievers"][version]
-    assert "| strategy-match@4 |" in report
+        assert 0.0 <= results["retrievers"][version]["ndcg@4"] <= 1.0  # against test queries labelled in the analysis
+        assert results["retrievers"][version]["labelled_queries"] >= 1
+    assert "| strategy-match@4 |" in report and "| nDCG@4 |" in report
     assert sorted(results["figures"]) == ["accuracy.png", "retrievers.png", "reward_curves.png"]
     for name in results["figures"]:
         assert (out / "figures" / name).stat().st_size > 1000
