@@ -51,6 +51,6 @@ class PolicyManifest(_Manifest):
     base: str
     data_checksum: str | None = None
     num_parameters: int
-    accuracy: dict[str, float] = Field(default_factory=dict, description="test accuracy: none / random / same_strategy")
+    accuracy: dict[str, float] = Field(default_factory=dict, description="test accuracy: none / random / same_strategy, and per wording (e.g. none/novel) where rows carry one")
     config: dict[str, Any] = Field(default_factory=dict)
     created_at: str = Field(default_factory=utc_now)

@@ -33,7 +33,7 @@ from trainer.data.strategies import (
 )
 from trainer.data.themes import THEME_BY_NAME, THEMES, Theme
 
-GENERATOR = "rarft-analogy-v1"
+GENERATOR = "rarft-analogy-v2"  # v2: expression steps, familiar/novel wordings; a data dir of another version is rebuilt
 SPLITS = ("bank", "train", "test")
 TWIN_RATE = 0.4  # share of eligible test/train/bank cells that get a surface twin in the bank
 SCENE_RATE = 1.0  # share of problems that open with a theme scene sentence (more theme words, same strategy)

@@ -67,6 +67,8 @@ def existing_manifest(out: Path, config: Mapping[str, Any]) -> DataManifest | No
         return None
     if manifest.stats.get("config") != dict(config) or verify_checksums(out, manifest.files):
         return None
+    if not config.get("source") and manifest.generator != GENERATOR:  # built by another benchmark version
+        return None
     return manifest
 
 

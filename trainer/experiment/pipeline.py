@@ -18,6 +18,7 @@ from typing import Any
 
 from shared.artifacts import checksum_tree, sha256_file
 from shared.errors import UserError
+from trainer.data.benchmark import GENERATOR
 from trainer.experiment.presets import Preset, to_flags
 from trainer.experiment.service import ServiceProcess
 from trainer.experiment.stages import StageRunner, run_rarft
@@ -146,7 +147,7 @@ class Pipeline:
         t0 = time.time()
         self.out.mkdir(parents=True, exist_ok=True)
         data_out = self._artifact_stage("data", self.data, ["data", "--out", str(self.data), *to_flags(p.data_args)],
-                                        inputs=p.data_args, overwrite_flag="--force")
+                                        inputs={**p.data_args, "generator": GENERATOR}, overwrite_flag="--force")
         policy_out = self._artifact_stage(
             "policy", self.policy, ["init-policy", "--data", str(self.data), "--out", str(self.policy), *to_flags(p.policy_args)],
             inputs={"args": p.policy_args, "data": data_out["checksum"]})

@@ -40,6 +40,11 @@ def test_writes_splits_and_manifest_then_reuses(tmp_path, capsys):
     assert rarft(["data", "--out", str(out), *TINY, "--no-semantic-check"]) == 0  # tampered: rebuilt
     assert "reusing" not in capsys.readouterr().out and verify_checksums(out, _manifest(out).files) == []
 
+    old = _manifest(out).model_copy(update={"generator": "rarft-analogy-v1"})  # a dir from an older benchmark version
+    (out / "manifest.json").write_text(old.model_dump_json())
+    assert rarft(["data", "--out", str(out), *TINY, "--no-semantic-check"]) == 0  # rebuilt, not reused
+    assert "reusing" not in capsys.readouterr().out and _manifest(out).generator == "rarft-analogy-v2"
+
     before = (out / "test.jsonl").read_text()
     assert rarft(["data", "--out", str(out), *TINY, "--no-semantic-check", "--force"]) == 0
     assert "reusing" not in capsys.readouterr().out
