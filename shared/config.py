@@ -59,7 +59,7 @@ def build_parser(model: type[BaseModel], prog: str, description: str | None = No
     parser = argparse.ArgumentParser(
         prog=prog,
         description=description or (model.__doc__ or "").strip().split("\n\n")[0],
-                argument_default=argparse.SUPPRESS,  # only flags the user typed override file/env values
+        argument_default=argparse.SUPPRESS,  # only flags the user typed override file/env values
     )
     parser.add_argument("--config", type=Path, help="YAML or JSON file with any of the options below")
     for name, field in model.model_fields.items():

@@ -81,9 +81,10 @@ def check_solution(problem: str, solution: str, answer: str) -> list[str]:
     if len(lines) < 2 or not lines[-1].startswith("Answer: \\boxed{"):
         return ["a solution is at least one step and a final 'Answer: \\boxed{...}' line"]
     *steps, final = lines
+    value: int | None = None
     for i, step in enumerate(steps, 1):
         try:
-            evaluate(step)
+            value = evaluate(step)
         except (ValueError, SyntaxError) as exc:
             errors.append(f"step {i}: {exc}")
             continue
@@ -92,6 +93,6 @@ def check_solution(problem: str, solution: str, answer: str) -> list[str]:
             errors.append(f"step {i} {step!r} uses {unknown}, found neither in the problem nor the strategy")
     if final != answer_line(steps[-1]):
         errors.append(f"the boxed answer {final!r} is not the last step {steps[-1]!r}")
-    elif not errors and str(evaluate(steps[-1])) != str(answer).strip():
-        errors.append(f"the last step gives {evaluate(steps[-1])}, the answer is {answer}")
+    elif not errors and str(value) != str(answer).strip():
+        errors.append(f"the last step gives {value}, the answer is {answer}")
     return errors
