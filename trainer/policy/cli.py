@@ -48,7 +48,9 @@ class InitPolicyConfig(CommandConfig):
     mix_none: float = Field(default=0.3, ge=0, description="share of SFT examples with no demonstration")
     mix_same: float = Field(default=0.55, ge=0, description="share with same-strategy bank demonstrations")
     mix_other: float = Field(default=0.15, ge=0, description="share with other-strategy bank demonstrations")
-    max_demos: int = Field(default=1, ge=1, description="demonstrations per demonstrated SFT example: 1..max_demos")
+    max_demos: int = Field(default=3, ge=1, description="demonstrations per demonstrated SFT example: 1..max_demos")
+    demo_loss: bool = Field(default=True, description="also put the SFT loss on the demonstrations' worked solutions in the prompt "
+                            "(novel wordings excluded unless --sft-novel-wordings): ~2x the supervised tokens per forward pass")
     epochs: int = Field(default=7, ge=1, description="passes over the train split, each with fresh demonstration draws")
     max_steps: int = Field(default=-1, description="stop SFT after this many optimizer steps (-1: all epochs)")
     learning_rate: float = Field(default=3e-3, gt=0, description="peak SFT learning rate (cosine schedule)")
@@ -190,12 +192,14 @@ def _build_and_save(cfg: InitPolicyConfig, checksum: str, bank: list[Demonstrati
     if len(sft_rows) < len(train):
         log.info("warm start on %d of %d train rows (%d novel wordings held out)", len(sft_rows), len(train),
                  len(train) - len(sft_rows))
-    examples = build_sft_examples(tokenizer, sft_rows, bank, mixture, cfg.epochs, cfg.max_demos, cfg.seed)
+    examples = build_sft_examples(tokenizer, sft_rows, bank, mixture, cfg.epochs, cfg.max_demos, cfg.seed,
+                                  include_novel=cfg.sft_novel_wordings)
     t1 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rarft-sft-") as work:
         metrics = sft(model, tokenizer, examples, Path(work), learning_rate=cfg.learning_rate,
                       batch_size=cfg.batch_size, warmup_steps=cfg.warmup_steps, weight_decay=cfg.weight_decay,
-                      max_length=cfg.max_length, seed=cfg.seed, max_steps=cfg.max_steps, progress=cfg.progress)
+                      max_length=cfg.max_length, seed=cfg.seed, max_steps=cfg.max_steps, progress=cfg.progress,
+                      demo_loss=cfg.demo_loss)
     timings["sft_s"] = time.perf_counter() - t1
 
     accuracy: dict[str, float] = {}

@@ -78,8 +78,12 @@ def warm_start_rows(train: Sequence[Demonstration], include_novel: bool) -> list
 
 
 def build_sft_examples(tokenizer: Any, train: Sequence[Demonstration], bank: Sequence[Demonstration],
-                       mixture: Mixture, epochs: int, max_demos: int, seed: int) -> list[dict[str, str]]:
-    """Prompt-completion rows: `epochs` passes over train, each with freshly drawn demonstration contexts."""
+                       mixture: Mixture, epochs: int, max_demos: int, seed: int,
+                       include_novel: bool = False) -> list[dict[str, Any]]:
+    """Prompt-completion rows: `epochs` passes over train, each with freshly drawn demonstration contexts.
+
+    `demo_solutions` lists the demonstrations whose solutions may carry loss (see `loss_spans`): novel-wording
+    demonstrations only with `include_novel`, so the warm start never learns a held-out wording from its context."""
     rng = random.Random(seed)
     index = StrategyIndex(bank)
     kinds, weights = ("none", "same", "other"), (mixture.none, mixture.same, mixture.other)
@@ -93,15 +97,45 @@ def build_sft_examples(tokenizer: Any, train: Sequence[Demonstration], bank: Seq
                 "completion": format_completion(row.solution, row.answer) + tokenizer.eos_token,
                 "kind": kind,
                 "id": row.id,
+                "demo_solutions": [format_completion(d.solution, d.answer) for d in demos
+                                   if include_novel or d.metadata.get("wording") != "novel"],
             })
     rng.shuffle(examples)
     return examples
 
 
-def sft(model: Any, tokenizer: Any, examples: list[dict[str, str]], work_dir: Path, *, learning_rate: float,
+def loss_spans(example: dict[str, Any], demo_loss: bool) -> list[tuple[int, int]]:
+    """Character spans of prompt + completion that carry the loss: the completion, and with `demo_loss` also each
+    demonstration's worked solution in the prompt (the same problem -> solution skill, supervised for free)."""
+    prompt = example["prompt"]
+    spans = [(len(prompt), len(prompt) + len(example["completion"]))]
+    if demo_loss:
+        start = 0
+        for solution in example.get("demo_solutions", []):
+            at = prompt.find("Solution: " + solution, start)
+            if at < 0:
+                raise ValueError(f"demonstration solution not found in the prompt of example {example.get('id')}")
+            at += len("Solution: ")
+            spans.append((at, at + len(solution)))
+            start = at + len(solution)
+    return spans
+
+
+def tokenize_with_loss_mask(tokenizer: Any, example: dict[str, Any], demo_loss: bool) -> dict[str, list[int]]:
+    """input_ids plus a `completion_mask` that is 1 on every token inside a loss span (TRL's pre-tokenized format)."""
+    text = example["prompt"] + example["completion"]
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    spans = loss_spans(example, demo_loss)
+    # overlap, not containment: BPE may merge a span's first character with the text before it (": \\gcd")
+    mask = [int(end > start and any(start < b and a < end for a, b in spans)) for start, end in enc["offset_mapping"]]
+    return {"input_ids": enc["input_ids"], "completion_mask": mask}
+
+
+def sft(model: Any, tokenizer: Any, examples: list[dict[str, Any]], work_dir: Path, *, learning_rate: float,
         batch_size: int, warmup_steps: int, weight_decay: float, max_length: int, seed: int,
-        max_steps: int = -1, progress: bool = True) -> dict[str, float]:
-    """One pass of TRL SFTTrainer over the prepared examples (completion-only loss); returns train metrics."""
+        max_steps: int = -1, progress: bool = True, demo_loss: bool = False) -> dict[str, float]:
+    """One pass of TRL SFTTrainer over the prepared examples (loss on the completion, and with `demo_loss` on the
+    demonstrations' solutions too); returns train metrics."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
@@ -127,7 +161,7 @@ def sft(model: Any, tokenizer: Any, examples: list[dict[str, str]], work_dir: Pa
         disable_tqdm=not progress,
         dataset_num_proc=None,
     )
-    dataset = Dataset.from_list([{"prompt": e["prompt"], "completion": e["completion"]} for e in examples])
+    dataset = Dataset.from_list([tokenize_with_loss_mask(tokenizer, e, demo_loss) for e in examples])
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
     result = trainer.train()
     history = [h["loss"] for h in trainer.state.log_history if "loss" in h]

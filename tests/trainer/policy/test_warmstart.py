@@ -48,6 +48,50 @@ def test_sft_examples_follow_the_prompt_format_and_mixture(trained_tokenizer, ti
             assert e["prompt"] == render_prompt(trained_tokenizer, row.problem)
 
 
+def test_loss_mask_covers_the_completion_and_with_demo_loss_the_demonstration_solutions(trained_tokenizer, tiny_rows):
+    from trainer.prompting import format_completion
+    from trainer.policy.warmstart import tokenize_with_loss_mask
+
+    familiar = [r for r in tiny_rows["train"] if r.metadata["wording"] == "familiar"]
+    examples = build_sft_examples(trained_tokenizer, familiar, tiny_rows["bank"], Mixture(none=0, same=1, other=0),
+                                  epochs=2, max_demos=2, seed=0, include_novel=True)
+    tok = trained_tokenizer
+    for e in examples[:20]:
+        plain = tokenize_with_loss_mask(tok, e, demo_loss=False)
+        prompt_ids = tok(e["prompt"], add_special_tokens=False)["input_ids"]
+        # exactly TRL's own prompt-completion masking when the demonstrations carry no loss
+        assert plain["input_ids"] == tok(e["prompt"] + e["completion"], add_special_tokens=False)["input_ids"]
+        assert plain["completion_mask"] == [0] * len(prompt_ids) + [1] * (len(plain["input_ids"]) - len(prompt_ids))
+        dense = tokenize_with_loss_mask(tok, e, demo_loss=True)
+        assert dense["input_ids"] == plain["input_ids"]
+        supervised = tok.decode([i for i, m in zip(dense["input_ids"], dense["completion_mask"]) if m])
+        assert supervised.endswith(e["completion"]) and all(s in supervised for s in e["demo_solutions"])
+        # at most one token per solution reaches back into "Solution: " (a BPE merge across the boundary)
+        assert len(supervised) <= len("".join(e["demo_solutions"]) + e["completion"]) + 3 * len(e["demo_solutions"])
+        assert len(e["demo_solutions"]) == e["prompt"].count("Example ") and e["demo_solutions"]
+    # novel-wording demonstrations are shown but never supervised unless the warm start includes novel wordings
+    held_out = build_sft_examples(tok, familiar, tiny_rows["bank"], Mixture(none=0, same=1, other=0),
+                                  epochs=4, max_demos=2, seed=0)
+    by_problem = {r.problem.strip(): r for r in tiny_rows["bank"]}
+    shown = supervised_novel = 0
+    for e in held_out:
+        for block in e["prompt"].split("Example ")[1:]:
+            demo = by_problem[block.split("Problem: ", 1)[1].split("\nSolution: ", 1)[0]]
+            if demo.metadata["wording"] == "novel":
+                shown += 1
+                supervised_novel += format_completion(demo.solution, demo.answer) in e["demo_solutions"]
+    assert shown and not supervised_novel
+
+
+def test_demo_loss_fails_loudly_when_a_solution_is_not_in_the_prompt(trained_tokenizer, tiny_rows):
+    from trainer.policy.warmstart import tokenize_with_loss_mask
+
+    e = build_sft_examples(trained_tokenizer, tiny_rows["train"][:5], tiny_rows["bank"], Mixture(none=0, same=1, other=0),
+                           epochs=1, max_demos=1, seed=0, include_novel=True)[0]
+    with pytest.raises(ValueError, match="not found in the prompt"):
+        tokenize_with_loss_mask(trained_tokenizer, {**e, "demo_solutions": ["7 * 7 * 7 * 7"]}, demo_loss=True)
+
+
 def test_warm_start_holds_out_novel_wordings(tiny_rows):
     from trainer.policy.warmstart import warm_start_rows
 
