@@ -66,7 +66,8 @@ class InitPolicyConfig(CommandConfig):
     max_new_tokens: int = Field(default=160, ge=8, description="greedy completion length limit in evaluation")
     eval_batch_size: int = Field(default=64, ge=1, description="prompts per generation batch")
     skip_eval: bool = Field(default=False, description="skip the three accuracies (manifest records none)")
-    num_threads: int | None = Field(default=1, ge=1, description="torch CPU threads; 1 measured 4x faster than 2 on a shared 2-core box (None: torch's choice)")
+    num_threads: int | None = Field(default=None, ge=1, description="torch CPU threads (default: torch's choice, as label, distill and train); "
+                                    "on an oversubscribed box 1 can be several times faster")
     overwrite: bool = Field(default=False, description="rebuild even when a matching policy exists at --out")
     progress: bool = Field(default=True, description="show progress bars")
 

@@ -133,7 +133,7 @@ def test_tiny_policy_learned_the_answer_format(tiny_policy, tiny_rows):
     tok = AutoTokenizer.from_pretrained(tiny_policy)
     prompts = [render_prompt(tok, r.problem) for r in tiny_rows["test"][:8]]
     outs = generate(model, tok, prompts, max_new_tokens=64, progress=False)
-    assert sum("\\boxed{" in o[0] for o in outs) >= 6
+    assert sum("\\boxed{" in o[0] for o in outs) >= 6, [o[0] for o in outs]
 
 
 def test_rerun_with_same_config_and_data_reuses(tiny_policy, tiny_data, capsys):
