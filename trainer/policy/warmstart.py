@@ -7,7 +7,9 @@ unrelated shares keep it able to solve alone, so it is far from perfect without 
 with a matching demonstration. That gap is what RA-RFT's retriever can exploit.
 
 The examples are prompt-completion pairs in the exact format of trainer.prompting (render_prompt +
-format_completion + EOS), trained with TRL's SFTTrainer with the loss on the completion only.
+format_completion + EOS), trained with TRL's SFTTrainer with the loss on the completion and, by default, on the
+demonstrations' worked solutions in the prompt: each is a solved problem too, so one forward pass teaches up to
+four solutions instead of one (on CPU that doubled the warm start's accuracy at 1.3x the time).
 """
 
 from __future__ import annotations
