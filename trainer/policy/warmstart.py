@@ -3,8 +3,8 @@
 Each training problem appears `epochs` times, each time with a fresh context drawn from a mixture:
 no demonstration, same-strategy demonstrations from the bank, or other-strategy ("unrelated") ones.
 The same-strategy share teaches the policy to copy a demonstration's procedure; the no-demonstration and
-unrelated shares keep it able to solve alone, so it is far from perfect without help but clearly better
-with a matching demonstration. That gap is what RA-RFT's retriever can exploit.
+unrelated shares keep it able to solve alone. The aim is a policy clearly better with a matching demonstration,
+the gap RA-RFT's retriever can exploit; on the embedded benchmark that gap is not there yet (docs/policy.md).
 
 The examples are prompt-completion pairs in the exact format of trainer.prompting (render_prompt +
 format_completion + EOS), trained with TRL's SFTTrainer with the loss on the completion and, by default, on the
@@ -73,10 +73,15 @@ class StrategyIndex:
         return picked
 
 
+def is_novel_wording(row: Demonstration) -> bool:
+    """A row the benchmark marks as a held-out wording (`metadata.wording == 'novel'`); real data never is."""
+    return row.metadata.get("wording") == "novel"
+
+
 def warm_start_rows(train: Sequence[Demonstration], include_novel: bool) -> list[Demonstration]:
-    """The train rows the warm start learns from: all of them, or (by default) all but the rows the benchmark marks
-    as novel wordings (`metadata.wording == 'novel'`), which the policy must then solve from a demonstration."""
-    return list(train) if include_novel else [r for r in train if r.metadata.get("wording") != "novel"]
+    """The train rows the warm start learns from: all of them, or (by default) all but the novel wordings, which
+    the policy must then solve from a demonstration."""
+    return list(train) if include_novel else [r for r in train if not is_novel_wording(r)]
 
 
 def build_sft_examples(tokenizer: Any, train: Sequence[Demonstration], bank: Sequence[Demonstration],
@@ -100,7 +105,7 @@ def build_sft_examples(tokenizer: Any, train: Sequence[Demonstration], bank: Seq
                 "kind": kind,
                 "id": row.id,
                 "demo_solutions": [format_completion(d.solution, d.answer) for d in demos
-                                   if include_novel or d.metadata.get("wording") != "novel"],
+                                   if include_novel or not is_novel_wording(d)],
             })
     rng.shuffle(examples)
     return examples
