@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from shared.contract import Demonstration
 
 INSTRUCTION = "Solve the problem step by step. End with 'Answer: \\boxed{N}'."
+SOLUTION_PREFIX = "Solution: "  # precedes each demonstration's worked solution (the warm start finds it by this)
 
 
 class _Tokenizer(Protocol):
@@ -29,7 +30,7 @@ def format_completion(solution: str, answer: str) -> str:
 
 
 def format_demonstration(demo: Demonstration, index: int) -> str:
-    return f"Example {index}:\nProblem: {demo.problem.strip()}\nSolution: {format_completion(demo.solution, demo.answer)}"
+    return f"Example {index}:\nProblem: {demo.problem.strip()}\n{SOLUTION_PREFIX}{format_completion(demo.solution, demo.answer)}"
 
 
 def build_user_message(problem: str, demos: Sequence[Demonstration] = ()) -> str:

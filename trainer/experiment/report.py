@@ -60,8 +60,10 @@ def verdict(results: dict[str, Any]) -> list[str]:
             strength = f"over {c['num_seeds']} seeds the gap exceeds the seed spread"
         else:
             strength = f"over {c['num_seeds']} seeds the gap is within the seed spread (not a clear difference)"
-        lines.append(f"- {arm} **{c['outcome']}** {base} on {c['metric']}: {pct(c['arm_mean'])}% vs "
-                     f"{pct(c['baseline_mean'])}% ({sign}{c['delta_points']:.1f} points); {strength}.")
+        # two decimals when one would print a real (e.g. one-sample) difference as "7.2% vs 7.2% (-0.0 points)"
+        digits = 2 if c["delta"] and round(c["delta_points"], 1) == 0 else 1
+        lines.append(f"- {arm} **{c['outcome']}** {base} on {c['metric']}: {100 * c['arm_mean']:.{digits}f}% vs "
+                     f"{100 * c['baseline_mean']:.{digits}f}% ({sign}{c['delta_points']:.{digits}f} points); {strength}.")
     if not lines:
         lines.append("- No comparison could be made: an arm's evaluation is missing.")
     return lines

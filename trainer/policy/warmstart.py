@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contract import Demonstration
 from shared.text import problem_hash
-from trainer.prompting import format_completion, render_prompt
+from trainer.prompting import SOLUTION_PREFIX, format_completion, render_prompt
 
 
 class Mixture(BaseModel):
@@ -119,10 +119,10 @@ def loss_spans(example: dict[str, Any], demo_loss: bool) -> list[tuple[int, int]
     if demo_loss:
         start = 0
         for solution in example.get("demo_solutions", []):
-            at = prompt.find("Solution: " + solution, start)
+            at = prompt.find(SOLUTION_PREFIX + solution, start)
             if at < 0:
                 raise ValueError(f"demonstration solution not found in the prompt of example {example.get('id')}")
-            at += len("Solution: ")
+            at += len(SOLUTION_PREFIX)
             spans.append((at, at + len(solution)))
             start = at + len(solution)
     return spans

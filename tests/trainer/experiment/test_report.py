@@ -50,6 +50,8 @@ def test_negative_and_single_seed_results_are_stated_as_such():
     results = make_results(seeds=(0,), ra_rft=(0.20,), grpo=(0.30,))
     lines = verdict(results)
     assert "**lost to**" in lines[0] and "-10.0 points" in lines[0] and "one seed only" in lines[0]
+    one_sample = verdict(make_results(seeds=(0,), ra_rft=(0.07166666666666667,), grpo=(0.07208333333333333,)))
+    assert "**lost to**" in one_sample[0] and "7.17% vs 7.21% (-0.04 points)" in one_sample[0]
     close = make_results(ra_rft=(0.30, 0.40, 0.33), grpo=(0.31, 0.29, 0.36))
     assert "within the seed spread" in verdict(close)[0]
 
