@@ -18,7 +18,7 @@ RETRIEVAL_TITLES = {"none": "no retrieval", "v0": "semantic v0", "v1": "distille
 RETRIEVER_METRICS = [("strategy_match@", "strategy-match@{k}"), ("ndcg@", "nDCG@{k}"),
                      ("benefit@", "benefit of the top-{k} (policy, vs no demo)"),
                      ("distinct_strategies@", "distinct strategies in the top-{k}"),
-                     ("pairwise_distance@", "mean pairwise embedding distance of the top-{k}")]
+                     ("pairwise_distance@", "mean pairwise distance of the top-{k}, all embedded by one reference encoder")]
 
 
 def pct(x: float | None) -> str:

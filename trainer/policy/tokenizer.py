@@ -3,7 +3,9 @@
 It mirrors Qwen's conventions (`<|im_start|>`/`<|im_end|>` turns, `<|im_end|>` as EOS, `<|endoftext|>` as pad,
 one token per digit) so that trainer.prompting.render_prompt and every other piece of code treat the embedded
 policy and a real Qwen3 the same way. Digits are split individually because a tiny model learns column
-arithmetic far more easily over single-digit tokens than over arbitrary merged numbers.
+arithmetic far more easily over single-digit tokens than over arbitrary merged numbers; `number_tokens` adds the
+small numbers as whole tokens instead, for a benchmark whose steps copy numbers rather than compute them: copying
+"14" is then one token attended to, not a two-token induction.
 """
 
 from __future__ import annotations
@@ -42,9 +44,13 @@ def corpus(rows: Iterable[Demonstration]) -> Iterable[str]:
         yield format_completion(row.solution, row.answer)
 
 
-def train_tokenizer(rows: Sequence[Demonstration], vocab_size: int = 2048, min_frequency: int = 2):
-    """Train byte-level BPE on the rows and return a PreTrainedTokenizerFast with the chat template set."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+def train_tokenizer(rows: Sequence[Demonstration], vocab_size: int = 2048, min_frequency: int = 2,
+                    number_tokens: int = 0):
+    """Train byte-level BPE on the rows and return a PreTrainedTokenizerFast with the chat template set.
+
+    With `number_tokens` N > 0 the numbers 0..N-1 are added as whole tokens (matched leftmost-longest before BPE,
+    so larger numbers split into whole-number and digit tokens)."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     if not rows:
@@ -62,6 +68,8 @@ def train_tokenizer(rows: Sequence[Demonstration], vocab_size: int = 2048, min_f
         show_progress=False,
     )
     tok.train_from_iterator(corpus(rows), trainer=trainer)
+    if number_tokens:
+        tok.add_tokens([AddedToken(str(i), normalized=False) for i in range(number_tokens)])
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         bos_token=BOS_TOKEN,

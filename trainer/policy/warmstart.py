@@ -18,7 +18,7 @@ import random
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -73,24 +73,29 @@ class StrategyIndex:
         return picked
 
 
+NovelWordings = Literal["exclude", "with-demos", "include"]
+
+
 def is_novel_wording(row: Demonstration) -> bool:
     """A row the benchmark marks as a held-out wording (`metadata.wording == 'novel'`); real data never is."""
     return row.metadata.get("wording") == "novel"
 
 
-def warm_start_rows(train: Sequence[Demonstration], include_novel: bool) -> list[Demonstration]:
-    """The train rows the warm start learns from: all of them, or (by default) all but the novel wordings, which
+def warm_start_rows(train: Sequence[Demonstration], novel_wordings: NovelWordings) -> list[Demonstration]:
+    """The train rows the warm start learns from: all of them, or with 'exclude' all but the novel wordings, which
     the policy must then solve from a demonstration."""
-    return list(train) if include_novel else [r for r in train if not is_novel_wording(r)]
+    return [r for r in train if not is_novel_wording(r)] if novel_wordings == "exclude" else list(train)
 
 
 def build_sft_examples(tokenizer: Any, train: Sequence[Demonstration], bank: Sequence[Demonstration],
                        mixture: Mixture, epochs: int, max_demos: int, seed: int,
-                       include_novel: bool = False) -> list[dict[str, Any]]:
+                       novel_wordings: NovelWordings = "exclude") -> list[dict[str, Any]]:
     """Prompt-completion rows: `epochs` passes over train, each with freshly drawn demonstration contexts.
 
-    `demo_solutions` lists the demonstrations whose solutions may carry loss (see `loss_spans`): novel-wording
-    demonstrations only with `include_novel`, so the warm start never learns a held-out wording from its context."""
+    With 'with-demos' a novel-wording row always gets same-strategy demonstrations: its wording is learned only next
+    to a worked example of its procedure. `demo_solutions` lists the demonstrations whose solutions may carry loss
+    (see `loss_spans`): novel-wording demonstrations only with 'include', so unless novel wordings are fully
+    included the warm start never learns one as a standalone problem from its context."""
     rng = random.Random(seed)
     index = StrategyIndex(bank)
     kinds, weights = ("none", "same", "other"), (mixture.none, mixture.same, mixture.other)
@@ -98,6 +103,8 @@ def build_sft_examples(tokenizer: Any, train: Sequence[Demonstration], bank: Seq
     for _ in range(epochs):
         for row in train:
             kind = rng.choices(kinds, weights)[0]
+            if novel_wordings == "with-demos" and is_novel_wording(row):
+                kind = "same"
             demos = [] if kind == "none" else index.draw(rng, row, kind, rng.randint(1, max_demos))
             examples.append({
                 "prompt": render_prompt(tokenizer, row.problem, demos),
@@ -105,7 +112,7 @@ def build_sft_examples(tokenizer: Any, train: Sequence[Demonstration], bank: Seq
                 "kind": kind,
                 "id": row.id,
                 "demo_solutions": [format_completion(d.solution, d.answer) for d in demos
-                                   if include_novel or not is_novel_wording(d)],
+                                   if novel_wordings == "include" or not is_novel_wording(d)],
             })
     rng.shuffle(examples)
     return examples

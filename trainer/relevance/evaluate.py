@@ -3,7 +3,10 @@
 Per version, on the test split (or any split):
     strategy_match@k        share of the top-k bank hits with the query's strategy (embedded benchmark)
     distinct_strategies@k   distinct strategies among the top-k (diversity)
-    pairwise_distance@k     mean cosine distance between the top-k hits' embeddings (diversity)
+    pairwise_distance@k     mean cosine distance between the top-k hits' embeddings (diversity), embedded by one
+                            reference encoder for every version (default: the embedded MiniLM): a version's own
+                            space is not comparable across versions (a distilled encoder packs each strategy into
+                            a tight cluster, so in its own space every top-k looks like near-duplicates)
     ndcg@k, pool_top{k}_benefit   with --labels: rank each labelled pool by the version's similarity; nDCG@k
                             against the gold benefit and the mean gold benefit of the top-k
     benefit@k               with --policy: the benefit of the version's own top-k, measured with the policy
@@ -25,6 +28,7 @@ from pydantic import Field
 
 from shared.config import CommandConfig, parse_command
 from shared.errors import UserError
+from shared.models import EMBEDDED_ENCODER
 
 
 class EvalRetrieverConfig(CommandConfig):
@@ -40,13 +44,17 @@ class EvalRetrieverConfig(CommandConfig):
     k: int = Field(default=4, ge=1, le=64, description="cut-off of every @k metric")
     num_queries: int = Field(default=0, ge=0, description="seeded subset of the split (0 = all)")
     batch_size: int = Field(default=32, ge=1, description="policy batch size for benefit@k")
+    diversity_encoder: str = Field(default=EMBEDDED_ENCODER, description="sentence-transformers encoder that embeds every "
+                                   "version's top-k for pairwise_distance@k (one space, so versions compare)")
     seed: int = Field(default=0, description="seed of the query subset")
     overwrite: bool = Field(default=False, description="replace an existing output dir")
 
 
 def evaluate_version(version: Any, queries: Sequence[Any], k: int = 4, groups: dict[str, list[dict]] | None = None,
-                     candidates: dict[str, Any] | None = None, scorer: Any = None) -> dict[str, float]:
-    """Metrics of one LoadedVersion (trainer.relevance.versions) on the given query rows."""
+                     candidates: dict[str, Any] | None = None, scorer: Any = None,
+                     reference: Any = None) -> dict[str, float]:
+    """Metrics of one LoadedVersion (trainer.relevance.versions) on the given query rows; `reference` (a
+    SentenceTransformer) embeds the hits for pairwise_distance@k, the version's own encoder when None."""
     from trainer.relevance import metrics as M
 
     hits = version.search([q.problem for q in queries], k, [[q.id] for q in queries])
@@ -56,7 +64,10 @@ def evaluate_version(version: Any, queries: Sequence[Any], k: int = 4, groups: d
         out[f"strategy_match@{k}"] = M.mean([M.strategy_match_at_k(q.strategy, s, k) for q, s in zip(queries, strategies)])
     out[f"distinct_strategies@{k}"] = M.mean([float(M.distinct(s)) for s in strategies])
     hit_texts = sorted({version.bank[i].problem for row in hits for i, _ in row})
-    emb = dict(zip(hit_texts, version.encode(hit_texts))) if hit_texts else {}
+    if reference is not None and hit_texts:
+        emb = dict(zip(hit_texts, reference.encode(hit_texts, batch_size=64, convert_to_numpy=True, show_progress_bar=False)))
+    else:
+        emb = dict(zip(hit_texts, version.encode(hit_texts))) if hit_texts else {}
     out[f"pairwise_distance@{k}"] = M.mean([
         M.mean_pairwise_distance(np.stack([emb[version.bank[i].problem] for i, _ in row])) for row in hits if row])
     if groups:
@@ -85,9 +96,10 @@ def evaluate_version(version: Any, queries: Sequence[Any], k: int = 4, groups: d
 
 
 def evaluate_versions(versions: Sequence[Path], data: Path, split: str = "test", k: int = 4, labels: Path | None = None,
-                      policy: str | None = None, num_queries: int = 0, seed: int = 0, batch_size: int = 32
-                      ) -> dict[str, dict[str, float]]:
-    """Metrics per version name, for the CLI and the experiment pipeline (no files written)."""
+                      policy: str | None = None, num_queries: int = 0, seed: int = 0, batch_size: int = 32,
+                      diversity_encoder: str | None = EMBEDDED_ENCODER) -> dict[str, dict[str, float]]:
+    """Metrics per version name, for the CLI and the experiment pipeline (no files written); `diversity_encoder`
+    None measures each version's diversity in its own space."""
     from trainer.relevance.common import by_id, load_policy, read_split
     from trainer.relevance.labels import group_by_query, read_labels
     from trainer.relevance.versions import load_version
@@ -107,12 +119,17 @@ def evaluate_versions(versions: Sequence[Path], data: Path, split: str = "test",
         from trainer.relevance.benefit import BenefitScorer
 
         scorer = BenefitScorer(*load_policy(policy), batch_size=batch_size)
+    reference = None
+    if diversity_encoder is not None:
+        from shared.models import load_encoder
+
+        reference = load_encoder(diversity_encoder)
     results: dict[str, dict[str, float]] = {}
     for path in versions:
         version = load_version(path)
         if version.name in results:
             raise UserError(f"two versions are named {version.name!r}; compare distinct versions")
-        results[version.name] = evaluate_version(version, queries, k, groups, candidates, scorer)
+        results[version.name] = evaluate_version(version, queries, k, groups, candidates, scorer, reference)
     return results
 
 
@@ -143,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.out.exists() and not cfg.overwrite:
         raise UserError(f"{cfg.out} already exists; pass --overwrite or choose another directory")
     results = evaluate_versions([cfg.version, *cfg.compare], cfg.data, cfg.split, cfg.k, cfg.labels, cfg.policy,
-                                cfg.num_queries, cfg.seed, cfg.batch_size)
+                                cfg.num_queries, cfg.seed, cfg.batch_size, cfg.diversity_encoder)
     with atomic_dir(cfg.out, overwrite=cfg.overwrite) as tmp:
         (tmp / "results.json").write_text(json.dumps({"split": cfg.split, "k": cfg.k, "versions": results}, indent=2) + "\n")
         (tmp / "results.csv").write_text(to_csv(results))

@@ -52,3 +52,19 @@ def test_save_and_reload_with_auto_tokenizer(trained_tokenizer, tiny_rows, tmp_p
     text = render_prompt(loaded, row.problem) + format_completion(row.solution, row.answer) + loaded.eos_token
     assert loaded(text, add_special_tokens=False)["input_ids"] == trained_tokenizer(text, add_special_tokens=False)["input_ids"]
     assert (loaded.eos_token, loaded.pad_token) == (trained_tokenizer.eos_token, trained_tokenizer.pad_token)
+
+
+def test_number_tokens_make_small_numbers_whole_and_survive_save_load(tiny_rows, tmp_path):
+    from transformers import AutoTokenizer
+
+    from trainer.policy.tokenizer import train_tokenizer
+
+    tok = train_tokenizer(tiny_rows["bank"] + tiny_rows["train"], vocab_size=512, number_tokens=200)
+    text = "Anne packed 14 jars, then 7 more: (14 + 7) * 150 / 1500 = 3"
+    for t in (tok, (tok.save_pretrained(tmp_path), AutoTokenizer.from_pretrained(tmp_path))[1]):
+        ids = t(text, add_special_tokens=False)["input_ids"]
+        numbers = [x.lstrip("Ġ") for x in t.convert_ids_to_tokens(ids) if x.lstrip("Ġ").isdigit()]
+        assert numbers == ["14", "7", "14", "7", "150", "150", "0", "3"]  # below 200 whole; 1500 = 150 + 0
+        assert t.decode(ids) == text
+    row = tiny_rows["test"][0]
+    assert tok.decode(tok(render_prompt(tok, row.problem), add_special_tokens=False)["input_ids"]) == render_prompt(tok, row.problem)

@@ -54,7 +54,7 @@ def test_loss_mask_covers_the_completion_and_with_demo_loss_the_demonstration_so
 
     familiar = [r for r in tiny_rows["train"] if r.metadata["wording"] == "familiar"]
     examples = build_sft_examples(trained_tokenizer, familiar, tiny_rows["bank"], Mixture(none=0, same=1, other=0),
-                                  epochs=2, max_demos=2, seed=0, include_novel=True)
+                                  epochs=2, max_demos=2, seed=0, novel_wordings="include")
     tok = trained_tokenizer
     for e in examples[:20]:
         plain = tokenize_with_loss_mask(tok, e, demo_loss=False)
@@ -87,7 +87,7 @@ def test_demo_loss_fails_loudly_when_a_solution_is_not_in_the_prompt(trained_tok
     from trainer.policy.warmstart import tokenize_with_loss_mask
 
     e = build_sft_examples(trained_tokenizer, tiny_rows["train"][:5], tiny_rows["bank"], Mixture(none=0, same=1, other=0),
-                           epochs=1, max_demos=1, seed=0, include_novel=True)[0]
+                           epochs=1, max_demos=1, seed=0, novel_wordings="include")[0]
     with pytest.raises(ValueError, match="not found in the prompt"):
         tokenize_with_loss_mask(trained_tokenizer, {**e, "demo_solutions": ["7 * 7 * 7 * 7"]}, demo_loss=True)
 
@@ -96,12 +96,28 @@ def test_warm_start_holds_out_novel_wordings(tiny_rows):
     from trainer.policy.warmstart import warm_start_rows
 
     train = tiny_rows["train"]
-    kept = warm_start_rows(train, include_novel=False)
+    kept = warm_start_rows(train, "exclude")
     assert kept and all(r.metadata["wording"] == "familiar" for r in kept)
     assert len(kept) == sum(r.metadata["wording"] == "familiar" for r in train) < len(train)
-    assert warm_start_rows(train, include_novel=True) == list(train)
+    assert warm_start_rows(train, "include") == warm_start_rows(train, "with-demos") == list(train)
     unmarked = [r.model_copy(update={"metadata": {}}) for r in train[:5]]  # real data: never filtered
-    assert warm_start_rows(unmarked, include_novel=False) == unmarked
+    assert warm_start_rows(unmarked, "exclude") == unmarked
+
+
+def test_with_demos_gives_every_novel_wording_same_strategy_demonstrations(trained_tokenizer, tiny_rows):
+    from trainer.policy.warmstart import is_novel_wording
+
+    train, bank = tiny_rows["train"], tiny_rows["bank"]
+    examples = build_sft_examples(trained_tokenizer, train, bank, Mixture(), epochs=3, max_demos=2, seed=0,
+                                  novel_wordings="with-demos")
+    by_id, by_problem = {r.id: r for r in train}, {r.problem.strip(): r for r in bank}
+    novel = [e for e in examples if is_novel_wording(by_id[e["id"]])]
+    assert novel and all(e["kind"] == "same" for e in novel)
+    for e in novel:
+        demos = [by_problem[b.split("Problem: ", 1)[1].split("\nSolution: ", 1)[0]] for b in e["prompt"].split("Example ")[1:]]
+        assert demos and all(d.strategy == by_id[e["id"]].strategy for d in demos)
+    familiar_kinds = {e["kind"] for e in examples if not is_novel_wording(by_id[e["id"]])}
+    assert familiar_kinds == {"none", "same", "other"}  # the mixture still applies to familiar wordings
 
 
 def test_tiny_policy_is_a_loadable_hf_dir_with_manifest(tiny_policy, tiny_data):

@@ -64,3 +64,10 @@ def test_label_distill_serve_retrieve(tiny_policy, tiny_data, tiny_registry, liv
     assert table["v1-distilled"]["strategy_match@4"] == pytest.approx(distilled, abs=1e-6)
     assert table["v0-semantic"]["strategy_match@4"] == pytest.approx(semantic, abs=1e-6)
     assert (out / "results.csv").read_text().startswith("version,")
+    # diversity is measured in one space (the embedded MiniLM): v0 *is* MiniLM, so its own space gives the same
+    # number; the distilled encoder's own space does not
+    from trainer.relevance.evaluate import evaluate_versions
+
+    own = evaluate_versions([registry / "v1-distilled", registry / "v0-semantic"], tiny_data, diversity_encoder=None)
+    assert own["v0-semantic"]["pairwise_distance@4"] == pytest.approx(table["v0-semantic"]["pairwise_distance@4"], abs=1e-4)
+    assert own["v1-distilled"]["pairwise_distance@4"] != pytest.approx(table["v1-distilled"]["pairwise_distance@4"], abs=1e-4)
