@@ -5,8 +5,9 @@ reasoning strategy lives in the question's structure. Theme and strategy are ass
 crossing (so they are statistically independent), and "surface twins" (one scene, two questions, two
 strategies) put a near-duplicate of a test or train problem into the bank that needs a different procedure.
 Every row records its wording: 'familiar' (the first half of its strategy's templates, and the twins) or 'novel'
-(the second half). All splits carry both; the warm start trains on familiar train rows only, so on novel rows the
-question's wording does not tell the policy the procedure and a same-strategy demonstration has to.
+(the second half). All splits carry both; a warm start that holds the novel ones out (`rarft init-policy
+--novel-wordings exclude`) leaves the policy a question whose wording does not tell it the procedure, so a
+same-strategy demonstration has to.
 Everything is deterministic from the seed; no two rows in any split share a normalised problem.
 """
 

@@ -26,8 +26,8 @@ class Strategy:
     templates: tuple[str, ...]
 
     def wording(self, template: int) -> str:
-        """'familiar' (first half of the templates) or 'novel' (second half): the warm start never trains on
-        novel wordings, so for those the policy has to take the procedure from a demonstration."""
+        """'familiar' (first half of the templates) or 'novel' (second half): a warm start can hold the novel
+        wordings out (or show them only next to same-strategy demonstrations), see trainer.policy.warmstart."""
         return "novel" if template >= len(self.templates) // 2 else "familiar"
 
 
