@@ -70,9 +70,8 @@ QUICK = Preset(  # the README's first command: one seed, the whole study in <= 3
     policy_args={"eval_limit": 100, "progress": False},
     label_args={"num_queries": 120, "num_semantic": 8, "num_random": 8, "progress": False},
     distill_args={"progress": False},
-    # 96 steps of 4 prompts x 4 samples and all 300 test problems x 8 samples: the whole preset measured 14.5 min at
-    # 48 steps of 2 prompts on an idle 2-core box, so the time goes into a less noisy comparison (these sizes are
-    # not yet timed end to end on an idle box: the first 7 stages took 7.5 min, the GRPO arm 1 min)
+    # 96 steps of 4 prompts x 4 samples and all 300 test problems x 8 samples: 19.7 min end to end on an idle 2-core
+    # box (init-policy 7.6 min of it; docs/experiment.md has every stage)
     train_args={**_TRAIN_COMMON, "max_steps": 96, "num_generations": 4, "per_device_train_batch_size": 16,
                 "max_completion_length": 128},
     eval_args={"k": 8, "limit": 300, "max_new_tokens": 128, "temperature": 0.7},
