@@ -64,10 +64,14 @@ def evaluate_version(version: Any, queries: Sequence[Any], k: int = 4, groups: d
         out[f"strategy_match@{k}"] = M.mean([M.strategy_match_at_k(q.strategy, s, k) for q, s in zip(queries, strategies)])
     out[f"distinct_strategies@{k}"] = M.mean([float(M.distinct(s)) for s in strategies])
     hit_texts = sorted({version.bank[i].problem for row in hits for i, _ in row})
-    if reference is not None and hit_texts:
-        emb = dict(zip(hit_texts, reference.encode(hit_texts, batch_size=64, convert_to_numpy=True, show_progress_bar=False)))
+    if reference is None:
+        embed = version.encode
     else:
-        emb = dict(zip(hit_texts, version.encode(hit_texts))) if hit_texts else {}
+        from trainer.data.semantic_check import encode
+
+        def embed(texts: Sequence[str]) -> np.ndarray:
+            return encode(reference, texts, show_progress=False)
+    emb = dict(zip(hit_texts, embed(hit_texts))) if hit_texts else {}
     out[f"pairwise_distance@{k}"] = M.mean([
         M.mean_pairwise_distance(np.stack([emb[version.bank[i].problem] for i, _ in row])) for row in hits if row])
     if groups:
