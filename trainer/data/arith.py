@@ -7,6 +7,11 @@ a CPU got a quarter of its `a * b = c` steps right (docs/data.md), so arithmetic
 accuracy and hid the benefit of a demonstration. A step here is written once per strategy as a template,
 `{a} * {b}` then `[1] - {c}` (where `[k]` is step k's expression), so step 2 reads `8 * 7 - 3`.
 
+A solution opens with one plan line, `Plan: two totals, then their difference.`, naming the approach the way a
+worked solution does. It is the same line for every row of a strategy, so a same-strategy demonstration hands the
+policy its approach in words it can copy; with it the embedded warm start also reached 0.480 greedy accuracy on 200
+test problems where the same data without it reached 0.345 (docs/data.md).
+
 Every row is re-checked by parsing its text: each step evaluates exactly, uses only numbers from the problem or
 the strategy's constants, and the boxed last step equals the verified integer answer.
 """
@@ -22,6 +27,7 @@ from collections.abc import Mapping
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv}
 _NUMBER = re.compile(r"\d+")
 _STEP_REF = re.compile(r"\[(\d+)\]")
+PLAN_PREFIX = "Plan: "
 CONSTANTS = frozenset({"1", "2", "3", "4", "7", "12", "24", "100"})  # the strategies' own numbers (doubled, tripled, dozen, week, day, percent)
 
 
@@ -61,23 +67,31 @@ def answer_line(expr: str) -> str:
     return f"Answer: \\boxed{{{expr}}}"
 
 
-def render_steps(templates: list[str], params: Mapping[str, int]) -> tuple[str, int]:
-    """Step templates -> the worked solution (one expression per line, then the boxed answer) and its value."""
+def plan_line(plan: str) -> str:
+    return f"{PLAN_PREFIX}{plan}."
+
+
+def render_steps(templates: list[str], params: Mapping[str, int], plan: str | None = None) -> tuple[str, int]:
+    """Step templates -> the worked solution (the plan line when given, one expression per line, then the boxed
+    answer) and its value."""
     lines: list[str] = []
     for template in templates:
         text = template.format(**params)
         text = _STEP_REF.sub(lambda m: lines[int(m.group(1)) - 1], text)
         lines.append(text)
     value = evaluate(lines[-1])
-    return "\n".join([*lines, answer_line(lines[-1])]), value
+    head = [plan_line(plan)] if plan else []
+    return "\n".join([*head, *lines, answer_line(lines[-1])]), value
 
 
 def check_solution(problem: str, solution: str, answer: str) -> list[str]:
     """Problems with a worked solution; empty when every step evaluates, uses only the problem's numbers (or
-    the strategy constants), and the boxed last step is the answer."""
+    the strategy constants), and the boxed last step is the answer. An opening plan line is words, not a step."""
     errors: list[str] = []
     known = set(_NUMBER.findall(problem)) | CONSTANTS
     lines = [ln.strip() for ln in solution.strip().splitlines() if ln.strip()]
+    if lines and lines[0].startswith(PLAN_PREFIX):
+        lines = lines[1:]
     if len(lines) < 2 or not lines[-1].startswith("Answer: \\boxed{"):
         return ["a solution is at least one step and a final 'Answer: \\boxed{...}' line"]
     *steps, final = lines

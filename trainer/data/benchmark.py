@@ -34,7 +34,7 @@ from trainer.data.strategies import (
 )
 from trainer.data.themes import THEME_BY_NAME, THEMES, Theme
 
-GENERATOR = "rarft-analogy-v2"  # v2: expression steps, familiar/novel wordings; a data dir of another version is rebuilt
+GENERATOR = "rarft-analogy-v3"  # v2: expression steps, familiar/novel wordings; v3: plan lines; another version's dir is rebuilt
 SPLITS = ("bank", "train", "test")
 TWIN_RATE = 0.4  # share of eligible test/train/bank cells that get a surface twin in the bank
 SCENE_RATE = 1.0  # share of problems that open with a theme scene sentence (more theme words, same strategy)
@@ -105,7 +105,8 @@ def render(template: str, params: Params, vocab: dict[str, str], with_scene: boo
 
 
 def _row(strategy: str, theme: str, problem: str, params: Params, template: int, **meta: Any) -> dict[str, Any]:
-    solution, answer = render_steps(list(STRATEGY_BY_NAME[strategy].steps), params)
+    strat = STRATEGY_BY_NAME[strategy]
+    solution, answer = render_steps(list(strat.steps), params, plan=strat.plan)
     return {
         "problem": problem, "solution": solution, "answer": str(answer), "strategy": strategy, "theme": theme,
         "metadata": {"template": template, "params": dict(params), **meta},

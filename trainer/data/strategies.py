@@ -20,6 +20,7 @@ Params = dict[str, int]
 @dataclass(frozen=True)
 class Strategy:
     name: str
+    plan: str  # the solution's first line, "Plan: <plan>.": names the approach, as a worked solution does
     procedure: str  # one line, for docs and the manifest
     sample: Callable[[random.Random], Params]
     steps: tuple[str, ...]  # step templates over the params; `[k]` is step k (see arith.render_steps)
@@ -149,7 +150,8 @@ def _s_average(rng: random.Random) -> Params:
 
 STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
-        "product_difference", "multiply groups by size, then subtract what was removed",
+        "product_difference", "total in the groups, minus what was removed",
+        "multiply groups by size, then subtract what was removed",
         _s_product_difference,
         ("{a} * {b}", "[1] - {c}"),
         (
@@ -160,7 +162,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
     ),
     Strategy(
-        "share_equally", "add the three amounts, then divide by the number of shares",
+        "share_equally", "add everything, then share it out",
+        "add the three amounts, then divide by the number of shares",
         _s_share_equally,
         ("{a} + {b} + {c}", "([1]) / {n}"),
         (
@@ -171,7 +174,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
     ),
     Strategy(
-        "compare_products", "multiply each side's groups, then subtract the smaller total from the larger",
+        "compare_products", "two totals, then their difference",
+        "multiply each side's groups, then subtract the smaller total from the larger",
         _s_products,
         ("{a} * {b}", "{c} * {d}", "[1] - [2]"),
         (
@@ -182,7 +186,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
     ),
     Strategy(
-        "combine_products", "multiply each part's rate by its count, then add the parts",
+        "combine_products", "two totals, then their sum",
+        "multiply each part's rate by its count, then add the parts",
         _s_products,
         ("{a} * {b}", "{c} * {d}", "[1] + [2]"),
         (
@@ -193,7 +198,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
     ),
     Strategy(
-        "leftover_remainder", "find how many full groups fit, multiply back, subtract to get the remainder",
+        "leftover_remainder", "full groups first, then the remainder",
+        "find how many full groups fit, multiply back, subtract to get the remainder",
         _s_remainder,
         ("\\lfloor {A} / {b} \\rfloor", "[1] * {b}", "{A} - [2]"),
         (
@@ -204,7 +210,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
     ),
     Strategy(
-        "work_backwards", "undo the last operation first (divide), then undo the first (add back)",
+        "work_backwards", "undo the steps from the end",
+        "undo the last operation first (divide), then undo the first (add back)",
         _s_backwards,
         ("{E} / {k}", "[1] + {c}"),
         (
@@ -215,7 +222,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
     ),
     Strategy(
-        "forward_steps", "apply the operations in the order they happen: subtract, then multiply",
+        "forward_steps", "do the steps in order",
+        "apply the operations in the order they happen: subtract, then multiply",
         _s_backwards,
         ("{X} - {c}", "([1]) * {k}"),
         (
@@ -226,7 +234,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
     ),
     Strategy(
-        "percent_of", "the percent is one part in 100 / pct; divide the whole by that, then subtract the part from the whole",
+        "percent_of", "find the part, then what is left",
+        "the percent is one part in 100 / pct; divide the whole by that, then subtract the part from the whole",
         _s_percent,
         ("100 / {pct}", "{B} / ([1])", "{B} - [2]"),
         (
@@ -237,7 +246,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
     ),
     Strategy(
-        "ratio_scale", "divide by the ratio's first term to get one unit, multiply by its second term",
+        "ratio_scale", "one unit first, then scale up",
+        "divide by the ratio's first term to get one unit, multiply by its second term",
         _s_ratio,
         ("{C} / {a}", "[1] * {b}"),
         (
@@ -248,7 +258,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
     ),
     Strategy(
-        "arithmetic_series", "last term = first + (n - 1) * step, middle = (first + last) / 2, total = middle * n",
+        "arithmetic_series", "last term, middle term, then the total",
+        "last term = first + (n - 1) * step, middle = (first + last) / 2, total = middle * n",
         _s_series,
         ("({n} - 1) * {d}", "{a} + [1]", "({a} + [2]) / 2", "[3] * {n}"),
         (
@@ -259,7 +270,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
     ),
     Strategy(
-        "unit_conversion", "convert the big unit to the small one (multiply by the factor), then add the extra",
+        "unit_conversion", "convert the big unit, then add the extra",
+        "convert the big unit to the small one (multiply by the factor), then add the extra",
         _s_units,
         ("{a} * {f}", "[1] + {b}"),
         (  # templates i and i + 3 belong to factor 12, 7, 24 (i = 0, 1, 2): see benchmark._UNIT_TEMPLATE
@@ -272,7 +284,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
     ),
     Strategy(
-        "lcm_meet", "least common multiple: gcd first, divide the first number by it, multiply by the second",
+        "lcm_meet", "least common multiple",
+        "least common multiple: gcd first, divide the first number by it, multiply by the second",
         _s_lcm,
         ("\\gcd({A}, {B})", "{A} / [1]", "[2] * {B}"),
         (
@@ -283,7 +296,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
     ),
     Strategy(
-        "gcd_groups", "greatest common divisor = number of groups; all the things divided by the number of groups",
+        "gcd_groups", "greatest common divisor, then one group",
+        "greatest common divisor = number of groups; all the things divided by the number of groups",
         _s_gcd,
         ("\\gcd({A}, {B})", "{A} + {B}", "([2]) / [1]"),
         (
@@ -294,7 +308,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
     ),
     Strategy(
-        "age_difference", "go back from the future value to now (subtract what is added), then subtract the gap",
+        "age_difference", "back to now, then take off the gap",
+        "go back from the future value to now (subtract what is added), then subtract the gap",
         _s_age,
         ("{C} - {b}", "[1] - {a}"),
         (
@@ -305,7 +320,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
     ),
     Strategy(
-        "missing_for_average", "target total = average * 4, subtract the known three",
+        "missing_for_average", "needed total minus the known three",
+        "target total = average * 4, subtract the known three",
         _s_average,
         ("{D} * 4", "{a} + {b} + {c}", "[1] - ([2])"),
         (

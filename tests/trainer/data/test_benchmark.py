@@ -69,18 +69,21 @@ def test_every_solution_is_verified(tiny_data):
 
 
 def test_rows_are_short_and_rigid(mid):
-    """Small numbers, short problems, 2-4 steps, and one step shape per strategy (operators per step)."""
-    shapes = defaultdict(set)
+    """Small numbers, short problems, a plan line, 2-4 steps, and one step shape per strategy (operators per step)."""
+    shapes, plans = defaultdict(set), defaultdict(set)
     for r in _all(mid):
         assert len(r.problem.split()) <= 45, r.problem
         assert 0 <= int(r.answer) < 1000
-        steps = r.solution.splitlines()[:-1]  # the last line boxes the last step
+        plan, *steps, _ = r.solution.splitlines()  # the plan line opens; the last line boxes the last step
+        assert plan == f"Plan: {STRATEGY_BY_NAME[r.strategy].plan}." and not re.search(r"\d", plan)
+        plans[r.strategy].add(plan)
         assert 2 <= len(steps) <= 4
         assert all(len(s) <= 60 for s in steps), steps
         shapes[r.strategy].add(tuple(re.sub(r"\d+", "N", s) for s in steps))
         assert r.id and r.problem and r.solution and r.strategy and r.theme
     assert all(len(v) == 1 for v in shapes.values()), {k: v for k, v in shapes.items() if len(v) > 1}
     assert len(set().union(*shapes.values())) == len(STRATEGIES)  # no two strategies share a procedure
+    assert len(set().union(*plans.values())) == len(STRATEGIES)  # one plan per strategy, none shared
 
 
 def test_surface_twins_read_alike_but_differ_in_strategy(mid):
@@ -110,6 +113,7 @@ def test_step_evaluator_is_exact():
         evaluate("__import__('os')")
     good = "3 * 4\n3 * 4 - 2\nAnswer: \\boxed{3 * 4 - 2}"
     assert check_solution("3 boxes of 4, 2 eaten", good, "10") == []
+    assert check_solution("3 boxes of 4, 2 eaten", "Plan: total in the groups, minus what was removed.\n" + good, "10") == []
     assert check_solution("3 boxes of 4, 2 eaten", good, "11")  # the boxed step is not the answer
     assert check_solution("3 boxes of 4, 2 eaten", "3 * 4\nAnswer: \\boxed{3 * 4 - 2}", "10")  # box is not the last step
     assert check_solution("3 boxes of 4", "9 * 4\nAnswer: \\boxed{9 * 4}", "36")  # number from nowhere

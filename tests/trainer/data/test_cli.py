@@ -9,6 +9,7 @@ import pytest
 from shared.artifacts import verify_checksums
 from shared.cli import main as rarft
 from shared.manifests import DataManifest
+from trainer.data.benchmark import GENERATOR
 from trainer.data.io import read_rows
 from trainer.data.loaders import SAMPLES_DIR
 
@@ -43,7 +44,7 @@ def test_writes_splits_and_manifest_then_reuses(tmp_path, capsys):
     old = _manifest(out).model_copy(update={"generator": "rarft-analogy-v1"})  # a dir from an older benchmark version
     (out / "manifest.json").write_text(old.model_dump_json())
     assert rarft(["data", "--out", str(out), *TINY, "--no-semantic-check"]) == 0  # rebuilt, not reused
-    assert "reusing" not in capsys.readouterr().out and _manifest(out).generator == "rarft-analogy-v2"
+    assert "reusing" not in capsys.readouterr().out and _manifest(out).generator == GENERATOR
 
     before = (out / "test.jsonl").read_text()
     assert rarft(["data", "--out", str(out), *TINY, "--no-semantic-check", "--force"]) == 0
