@@ -4,10 +4,12 @@ It tests the paper's claim in miniature: a semantic encoder sees the theme (name
 reasoning strategy lives in the question's structure. Theme and strategy are assigned to rows from a balanced
 crossing (so they are statistically independent), and "surface twins" (one scene, two questions, two
 strategies) put a near-duplicate of a test or train problem into the bank that needs a different procedure.
-Every row records its wording: 'familiar' (the first half of its strategy's templates, and the twins) or 'novel'
-(the second half). All splits carry both; a warm start that holds the novel ones out (`rarft init-policy
---novel-wordings exclude`) leaves the policy a question whose wording does not tell it the procedure, so a
-same-strategy demonstration has to.
+Every row records its wording: 'familiar' (the first half of its strategy's templates, and the twins), 'novel'
+(the second half) or 'unseen' (templates only test rows use: half of the test problems without a twin). All splits
+carry familiar and novel rows; the warm start shows novel ones only next to same-strategy demonstrations by default
+(`rarft init-policy --novel-wordings`). On an unseen wording the policy has never seen the question's phrasing, and
+the bank holds no row written the same way, so a demonstration that shares the strategy has to tell it the
+approach, and a semantic retriever cannot find one by matching the template.
 Everything is deterministic from the seed; no two rows in any split share a normalised problem.
 """
 
@@ -34,9 +36,12 @@ from trainer.data.strategies import (
 )
 from trainer.data.themes import THEME_BY_NAME, THEMES, Theme
 
-GENERATOR = "rarft-analogy-v3"  # v2: expression steps, familiar/novel wordings; v3: plan lines; another version's dir is rebuilt
+GENERATOR = "rarft-analogy-v3"  # v3: plan lines, unseen test wordings; a dir of another version is rebuilt
 SPLITS = ("bank", "train", "test")
 TWIN_RATE = 0.4  # share of eligible test/train/bank cells that get a surface twin in the bank
+# Unseen wordings: this share of the test problems without a twin is written from templates no bank or train row
+# uses (Strategy.unseen), like a new contest's problems: no same-template neighbour to retrieve, none to memorise.
+UNSEEN_RATE = 0.5
 SCENE_RATE = 1.0  # share of problems that open with a theme scene sentence (more theme words, same strategy)
 MAX_SCENE_WORDS = 30  # no scene sentence when the question alone is longer, to keep problems <= ~38 words
 # Surface siblings: a share of test/train problems get SIBLINGS bank rows of other strategies written with the
@@ -114,17 +119,19 @@ def _row(strategy: str, theme: str, problem: str, params: Params, template: int,
 
 
 def generate_one(strategy: str, theme: str, rng: random.Random, vocab: dict[str, str] | None = None,
-                 with_scene: bool | None = None) -> dict[str, Any]:
-    """A single problem of this strategy in this theme (optionally with a given surface), worked and solved."""
+                 with_scene: bool | None = None, unseen: bool = False) -> dict[str, Any]:
+    """A single problem of this strategy in this theme (optionally with a given surface), worked and solved;
+    `unseen` draws its wording from the strategy's test-only templates."""
     strat = STRATEGY_BY_NAME[strategy]
     params = strat.sample(rng)
+    first, count = (len(strat.templates), len(strat.unseen)) if unseen else (0, len(strat.templates))
     if strategy == "unit_conversion":  # the template must name the unit of the sampled factor
-        template = _UNIT_TEMPLATE[params["f"]] + 3 * rng.randrange(len(strat.templates) // 3)
+        template = first + _UNIT_TEMPLATE[params["f"]] + 3 * rng.randrange(count // 3)
     else:
-        template = rng.randrange(len(strat.templates))
+        template = first + rng.randrange(count)
     vocab = vocab or sample_vocab(THEME_BY_NAME[theme], rng)
     with_scene = rng.random() < SCENE_RATE if with_scene is None else with_scene
-    problem = render(strat.templates[template], params, vocab, with_scene, random.Random(rng.random()))
+    problem = render(strat.template(template), params, vocab, with_scene, random.Random(rng.random()))
     surface = {"people": [vocab["P1"], vocab["P2"], vocab["P3"]], "items": vocab["items"], "place": vocab["place"]}
     return _row(strategy, theme, problem, params, template, surface=surface, wording=strat.wording(template))
 
@@ -223,7 +230,8 @@ def generate_benchmark(seed: int, bank_size: int, train_size: int, test_size: in
                 for other in rng.sample(others, min(SIBLINGS, len(others))):
                     slots = free_bank[(theme, other)]
                     decoys.append((other, slots.pop(rng.randrange(len(slots)))))
-            made = builder.fresh(lambda: [generate_one(x, theme, rng, vocab, with_scene)
+            unseen = split == "test" and rng.random() < UNSEEN_RATE
+            made = builder.fresh(lambda: [generate_one(x, theme, rng, vocab, with_scene, unseen=unseen and x == strategy)
                                           for x in [strategy, *(d[0] for d in decoys)]])
             rows[split][i] = made[0]
             if decoys:

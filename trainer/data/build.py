@@ -46,7 +46,7 @@ def split_stats(splits: Mapping[str, Sequence[Demonstration]]) -> dict[str, Any]
         stats[name] = {
             "rows": len(rows),
             "twins": sum("twin_of" in r.metadata for r in rows),
-            "novel_wordings": sum(r.metadata.get("wording") == "novel" for r in rows),
+            "wordings": dict(sorted(Counter(str(r.metadata["wording"]) for r in rows if "wording" in r.metadata).items())),
             "theme_strategy_chi2": round(chi2, 3),
             "theme_strategy_cramers_v": round(v, 4),
             "problem_words_mean": round(sum(words) / max(len(words), 1), 2),

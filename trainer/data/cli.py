@@ -56,8 +56,9 @@ def _print_summary(manifest: DataManifest, out: Path) -> None:
     if manifest.strategies:
         print(f"  {len(manifest.strategies)} strategies x {len(manifest.themes)} themes; "
               f"twins: " + ", ".join(f"{n} {st[n]['twins']}" for n in manifest.sizes if n in st))
-        print("  novel wordings (the warm start never trains on them): "
-              + ", ".join(f"{n} {st[n].get('novel_wordings', 0)}" for n in manifest.sizes if n in st))
+        print("  wordings familiar/novel/unseen: " + ", ".join(
+            f"{n} " + "/".join(str(st[n].get("wordings", {}).get(w, 0)) for w in ("familiar", "novel", "unseen"))
+            for n in manifest.sizes if n in st))
     leaks = {k: v for k, v in st.get("leakage", {}).items() if v}
     print(f"  leakage between splits: {'none' if not leaks else leaks}")
     if "loading" in st:
@@ -68,6 +69,10 @@ def _print_summary(manifest: DataManifest, out: Path) -> None:
         print(f"  semantic check ({sem['encoder']}, top-{k} of test against bank):")
         print(f"    strategy-match@{k} = {sem[f'strategy_match@{k}']:.3f}  (chance {sem['strategy_chance']:.3f})")
         print(f"    theme-match@{k}    = {sem[f'theme_match@{k}']:.3f}  (chance {sem['theme_chance']:.3f})")
+        for wording in ("familiar", "novel", "unseen"):
+            if f"strategy_match@{k}/{wording}" in sem:
+                print(f"    strategy-match@{k} on {wording} wordings = {sem[f'strategy_match@{k}/{wording}']:.3f}"
+                      f"  ({sem[f'{wording}_queries']} queries)")
         if sem.get("twin_queries"):
             print(f"    surface twin ranked first for {sem['twin_top1']:.0%} of {sem['twin_queries']} twin queries")
 

@@ -7,7 +7,7 @@ first and high on the second: that gap is the paper's claim in miniature. Reused
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,10 +43,13 @@ def match_at_k(neighbours: np.ndarray, queries: Sequence[Demonstration], bank: S
                k: int) -> dict[str, float]:
     """Strategy-, theme- and twin-match@k from precomputed neighbour indices."""
     strat = theme = twin_top1 = twins = plain = plain_strat = 0
+    by_wording: dict[str, list[int]] = defaultdict(list)
     for qi, row in enumerate(queries):
         hits = [bank[j] for j in neighbours[qi, :k]]
         same = sum(h.strategy == row.strategy for h in hits)
         strat += same
+        if "wording" in row.metadata:
+            by_wording[str(row.metadata["wording"])].append(same)
         if "twin_of" not in row.metadata and not row.metadata.get("siblings"):
             plain += 1
             plain_strat += same
@@ -66,6 +69,9 @@ def match_at_k(neighbours: np.ndarray, queries: Sequence[Demonstration], bank: S
         "plain_queries": plain,
         "twin_queries": twins,
         "twin_top1": twin_top1 / twins if twins else 0.0,  # share of twin queries whose top hit is their twin
+        # per wording of the query (the embedded benchmark's familiar / novel / unseen templates)
+        **{f"strategy_match@{k}/{w}": sum(v) / (len(v) * k) for w, v in sorted(by_wording.items())},
+        **{f"{w}_queries": len(v) for w, v in sorted(by_wording.items())},
     }
 
 

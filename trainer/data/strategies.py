@@ -24,11 +24,18 @@ class Strategy:
     procedure: str  # one line, for docs and the manifest
     sample: Callable[[random.Random], Params]
     steps: tuple[str, ...]  # step templates over the params; `[k]` is step k (see arith.render_steps)
-    templates: tuple[str, ...]
+    templates: tuple[str, ...]  # every split uses these
+    unseen: tuple[str, ...] = ()  # only test rows use these: wordings neither the bank nor RL training ever shows
+
+    def template(self, index: int) -> str:
+        """Template `index` of templates + unseen (the index a row records in metadata.template)."""
+        return (self.templates + self.unseen)[index]
 
     def wording(self, template: int) -> str:
-        """'familiar' (first half of the templates) or 'novel' (second half): a warm start can hold the novel
-        wordings out (or show them only next to same-strategy demonstrations), see trainer.policy.warmstart."""
+        """'familiar' (first half of the templates), 'novel' (second half: a warm start can hold them out or show
+        them only next to same-strategy demonstrations, see trainer.policy.warmstart) or 'unseen' (test only)."""
+        if template >= len(self.templates):
+            return "unseen"
         return "novel" if template >= len(self.templates) // 2 else "familiar"
 
 
@@ -160,6 +167,9 @@ STRATEGIES: tuple[Strategy, ...] = (
             "{P1} had {a} {conts} of {b} {items} {place}. After {c} {items} were used up, how many {items} were left?",
             "{Place}, {P1} packed {b} {items} into each of {a} {conts}. {P2} then took {c} {items} away. How many {items} are in the {conts} now?",
         ),
+        (  # unseen: test rows only; neither the bank nor the train split uses them
+            "{Place}, {P1} set out {a} {conts}, each with {b} {items}. Later {c} {items} went missing. How many {items} are there now?",
+        ),
     ),
     Strategy(
         "share_equally", "add everything, then share it out",
@@ -171,6 +181,9 @@ STRATEGIES: tuple[Strategy, ...] = (
             "{P1}, {P2} and {P3} brought {a}, {b} and {c} {items} {place}. If the {items} are shared equally by {n} friends, how many does each friend get?",
             "Three {conts} held {a}, {b} and {c} {items}. {Role} {P1} repacked them fairly into {n} {conts}. How many {items} are in each one?",
             "{Role} {P1} counted {a} {items} on Monday, {b} on Tuesday and {c} on Wednesday {place}, then split them evenly into {n} {conts}. How many {items} is that per {cont}?",
+        ),
+        (  # unseen: test rows only; neither the bank nor the train split uses them
+            "{Role} {P1} collected {a} {items}, then {b} more, then {c} more {place}. Dealt out evenly to {n} {conts}, how many {items} does each {cont} get?",
         ),
     ),
     Strategy(
@@ -184,6 +197,9 @@ STRATEGIES: tuple[Strategy, ...] = (
             "{Place}, {P1} {verb} {b} {items} per {period} for {a} {periods}, and {P2} {verb} {d} per {period} for {c} {periods}. By how many {items} did {P1} beat {P2}?",
             "{P1} {verb} {a} {conts} holding {b} {items} each, and {P2} {verb} {c} {conts} holding {d} each {place}. What is the difference between their totals?",
         ),
+        (  # unseen: test rows only; neither the bank nor the train split uses them
+            "Each of the {a} {conts} of {P1} holds {b} {items}; each of the {c} {conts} of {P2} holds {d} {place}. How much bigger is the pile of {P1}?",
+        ),
     ),
     Strategy(
         "combine_products", "two totals, then their sum",
@@ -195,6 +211,9 @@ STRATEGIES: tuple[Strategy, ...] = (
             "{P1} {verb} {a} {conts} of {b} {items} and {P2} {verb} {c} {conts} of {d} {items} {place}. How many {items} did they have in total?",
             "{Role} {P1} fills {a} {conts} with {b} {items} each and {c} more {conts} with {d} each. How many {items} are there now?",
             "{Place}, {P1} {verb} {a} {conts} holding {b} {items} each, and {P2} {verb} {c} {conts} holding {d} each. What is the sum of their totals?",
+        ),
+        (  # unseen: test rows only; neither the bank nor the train split uses them
+            "{Place}, {P1} carried in {a} {conts} of {b} {items}, and later {c} {conts} of {d} {items}. How many {items} came in altogether?",
         ),
     ),
     Strategy(
@@ -208,6 +227,9 @@ STRATEGIES: tuple[Strategy, ...] = (
             "There are {A} {items} {place}. If {P1} makes as many groups of {b} as possible, how many {items} remain?",
             "{Role} {P1} {verb} {A} {items} {place}. Every {cont} takes exactly {b}. After {P1} fills all the {conts} possible, how many {items} are left?",
         ),
+        (  # unseen: test rows only; neither the bank nor the train split uses them
+            "{P1} ties {A} {items} into bundles of {b} {place}, making only full bundles. How many {items} are not in a bundle?",
+        ),
     ),
     Strategy(
         "work_backwards", "undo the steps from the end",
@@ -219,6 +241,9 @@ STRATEGIES: tuple[Strategy, ...] = (
             "After using {c} {items} {place}, {role} {P1} {kword} the rest and now has {E}. How many {items} were there at first?",
             "{P1} lost {c} {items} on one {period}; the remaining {items} were then {kword}, giving {E}. How many did {P1} have before?",
             "{Place}, {P1} {kword} a pile of {items} after {c} had been handed out, and the pile is now {E}. How many {items} were in the pile before anything happened?",
+        ),
+        (  # unseen: test rows only; neither the bank nor the train split uses them
+            "{P1} ended with {E} {items} {place} after first giving away {c} and then having the rest {kword}. How many {items} did {P1} have originally?",
         ),
     ),
     Strategy(
@@ -232,6 +257,9 @@ STRATEGIES: tuple[Strategy, ...] = (
             "{P1} lost {c} of {X} {items} on one {period} and then {kword} the remaining {items}. How many does {P1} end with?",
             "{Place}, {P1} handed out {c} {items} from a pile of {X}, then {kword} the pile. How many {items} are in the pile now?",
         ),
+        (  # unseen: test rows only; neither the bank nor the train split uses them
+            "{Place}, {P1} began with {X} {items}. {c} were given to a friend, and what remained was {kword}. How many {items} does {P1} have in the end?",
+        ),
     ),
     Strategy(
         "percent_of", "find the part, then what is left",
@@ -243,6 +271,9 @@ STRATEGIES: tuple[Strategy, ...] = (
             "{P1} {verb} {B} {items} {place}, and {pct} out of every 100 were given away. How many {items} were kept?",
             "{Role} {P1} has {B} {items} and uses {pct}% of them on the first {period}. How many {items} are left for later?",
             "{Place}, {P1} counted {B} {items}; {pct}% of them went into {conts}. How many {items} did not go into {conts}?",
+        ),
+        (  # unseen: test rows only; neither the bank nor the train split uses them
+            "Of the {B} {items} {P1} {verb} {place}, {pct}% were sold. How many {items} were not sold?",
         ),
     ),
     Strategy(
@@ -256,6 +287,9 @@ STRATEGIES: tuple[Strategy, ...] = (
             "{Role} {P1} keeps {b} {items2} for each {a} {items}. {P1} now has {C} {items}. How many {items2} go with them?",
             "{Role} {P1} packs {a} {items} with every {b} {items2} {place}. {P1} packed {C} {items} today. How many {items2} were packed?",
         ),
+        (  # unseen: test rows only; neither the bank nor the train split uses them
+            "{Place}, {P1} uses {b} {items2} for each group of {a} {items}. How many {items2} does {P1} need for {C} {items}?",
+        ),
     ),
     Strategy(
         "arithmetic_series", "last term, middle term, then the total",
@@ -267,6 +301,9 @@ STRATEGIES: tuple[Strategy, ...] = (
             "{Place}, {role} {P1} adds {d} more {items} every {period} than the {period} before, starting with {a}. What is the total after {n} {periods}?",
             "In the first {period} there were {a} {items}, and each later {period} had {d} more than the previous one. Over {n} {periods}, how many {items} were there in all?",
             "{P1} {verb} {a} {items} {place} on the first {period}, then each {period} {d} more than the one before. What is the total after {n} {periods}?",
+        ),
+        (  # unseen: test rows only; neither the bank nor the train split uses them
+            "{P1} {verb} {a} {items} {place} in the opening {period}, and every following {period} brought {d} more than the one before. Over {n} {periods}, what was the total?",
         ),
     ),
     Strategy(
@@ -282,6 +319,11 @@ STRATEGIES: tuple[Strategy, ...] = (
             "{P1} and {P2} {verb} {items} {place} for {b} days more than {a} full weeks. How many days did they spend?",
             "{Place}, {role} {P1} {verb} {items} for {b} hours past {a} full days. How many hours is that?",
         ),
+        (  # unseen: test rows only; neither the bank nor the train split uses them
+            "{Place}, {P1} counted {a} dozen {items} plus {b} single ones. How many {items} did {P1} count?",
+            "{Role} {P1} {verb} {items} {place} for {a} weeks, then {b} days more. How many days did {P1} spend on it?",
+            "{P1} {verb} {items} {place} for {a} whole days and another {b} hours. For how many hours did {P1} work?",
+        ),
     ),
     Strategy(
         "lcm_meet", "least common multiple",
@@ -293,6 +335,9 @@ STRATEGIES: tuple[Strategy, ...] = (
             "{Items} arrive {place} in {conts} of {A} and {items2} in {conts} of {B}. {P1} wants as many {items} as {items2}, buying full {conts} only. How few of each can that be?",
             "{P1} {verb} {items} in groups of {A} while {P2} {verb} {items2} in groups of {B} {place}. If both {verb} the same amount, what is the smallest amount above zero?",
             "{P1} {verb} {items} in {conts} of {A} and {P2} {verb} {items2} in {conts} of {B} {place}. They {verb} the same number of things, as few as possible. How many is that?",
+        ),
+        (  # unseen: test rows only; neither the bank nor the train split uses them
+            "{P1} stacks {items} in towers of {A} and {P2} stacks {items2} in towers of {B} {place}. What is the smallest height both stacks can reach exactly?",
         ),
     ),
     Strategy(
@@ -306,6 +351,9 @@ STRATEGIES: tuple[Strategy, ...] = (
             "Using all {A} {items} and {B} {items2}, {P1} makes the largest number of identical {conts}. How many things go in each {cont}?",
             "{Role} {P1} shares {A} {items} and {B} {items2} {place} among the greatest number of {conts} possible, every {cont} alike and none left. How many things go in one {cont}?",
         ),
+        (  # unseen: test rows only; neither the bank nor the train split uses them
+            "{P1} wants to split {A} {items} and {B} {items2} {place} into identical {conts}, as many as possible, with nothing left. How many things will each {cont} hold?",
+        ),
     ),
     Strategy(
         "age_difference", "back to now, then take off the gap",
@@ -318,6 +366,9 @@ STRATEGIES: tuple[Strategy, ...] = (
             "{P2} owns {a} fewer {conts} of {items} than {role} {P1}, who will own {C} once {b} new ones arrive {place}. How many {conts} does {P2} own?",
             "{Place}, {P1} is {a} {items} ahead of {P2}. If {P1} gets {b} more, {P1} will have {C}. How many {items} does {P2} have?",
         ),
+        (  # unseen: test rows only; neither the bank nor the train split uses them
+            "{P2} has {a} {items} fewer than {P1} {place}. Once {b} more arrive for {P1}, {P1} will hold {C}. How many {items} does {P2} hold?",
+        ),
     ),
     Strategy(
         "missing_for_average", "needed total minus the known three",
@@ -329,6 +380,9 @@ STRATEGIES: tuple[Strategy, ...] = (
             "Over three {periods} {place}, {role} {P1} counted {a}, {b} and {c} {items}. How many on the fourth {period} would make it {D} per {period} across all four?",
             "{P1}, {P2} and {P3} brought {a}, {b} and {c} {items} {place}. What must a fourth helper bring so that, shared out evenly, each of the four has {D}?",
             "{Role} {P1} needs {D} {items} per {period} on average over four {periods}. The first three {periods} gave {a}, {b} and {c}. How many are needed on the last one?",
+        ),
+        (  # unseen: test rows only; neither the bank nor the train split uses them
+            "{P1} scored {a}, {b} and {c} {items} in three {periods} {place}. To reach a mean of {D} over four {periods}, how many {items} are needed in the last one?",
         ),
     ),
 )
