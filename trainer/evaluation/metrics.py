@@ -34,9 +34,11 @@ def average_at_k(correct: Sequence[bool]) -> float:
 
 
 def summarize(records: Iterable[dict[str, Any]], pass_ks: Sequence[int]) -> dict[str, Any]:
-    """Aggregate per-problem records ({'correct': [bool, ...], 'strategy': str|None}) into metrics.
+    """Aggregate per-problem records ({'correct': [bool, ...], 'strategy': str|None, 'wording': str|None}) into
+    metrics.
 
-    Returns overall metrics and a per-strategy breakdown, keyed `avg@n`, `pass@k`, `num_problems`.
+    Returns overall metrics and per-strategy and per-wording breakdowns (the embedded benchmark's familiar / novel /
+    unseen question wordings: where a demonstration is the only guide), keyed `avg@n`, `pass@k`, `num_problems`.
     """
     records = list(records)
     if not records:
@@ -52,14 +54,18 @@ def summarize(records: Iterable[dict[str, Any]], pass_ks: Sequence[int]) -> dict
         return out
 
     by_strategy: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_wording: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         if len(r["correct"]) != n:
             raise ValueError("every problem must have the same number of samples")
         if r.get("strategy"):
             by_strategy[str(r["strategy"])].append(r)
+        if r.get("wording"):
+            by_wording[str(r["wording"])].append(r)
     return {
         "overall": block(records),
         "per_strategy": {s: block(rows) for s, rows in sorted(by_strategy.items())},
+        "per_wording": {w: block(rows) for w, rows in sorted(by_wording.items())},
     }
 
 

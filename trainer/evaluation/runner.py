@@ -95,7 +95,8 @@ def evaluate(rows: Sequence[Demonstration], generate: GenerateFn, render: Render
     for row, ds, samples in zip(rows, demos, completions):
         correct = [is_correct(s, row.answer) for s in samples]
         records.append({
-            "id": row.id, "strategy": row.strategy, "answer": row.answer, "correct": correct,
+            "id": row.id, "strategy": row.strategy, "wording": row.metadata.get("wording"), "answer": row.answer,
+            "correct": correct,
             "demo_ids": [d.id for d in ds],
             "demo_same_strategy": [bool(row.strategy) and d.strategy == row.strategy for d in ds],
             "completions": samples,
@@ -114,7 +115,8 @@ def write_outputs(out: Path, result: dict[str, Any], meta: dict[str, Any], save_
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary = result["summary"]
-    payload = {**meta, "metrics": summary["overall"], "per_strategy": summary["per_strategy"]}
+    payload = {**meta, "metrics": summary["overall"], "per_strategy": summary["per_strategy"],
+               "per_wording": summary.get("per_wording", {})}
     rows = [{"strategy": "ALL", **summary["overall"]}] + [{"strategy": s, **m} for s, m in summary["per_strategy"].items()]
     atomic_write_text(out / "summary.csv", _csv(rows))
     atomic_write_text(out / "per_problem.csv", _csv([

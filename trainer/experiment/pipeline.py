@@ -251,6 +251,7 @@ class Pipeline:
             self._eval_in_process(name, args)
             res = json.loads((out / "results.json").read_text())
             return {"out": str(out), "metrics": res["metrics"], "per_strategy": res["per_strategy"],
+                    "per_wording": res.get("per_wording", {}),
                     "retrieval": res.get("retrieval"), "wall_time_s": res.get("wall_time_s")}
 
         return self.runner.run(name, fn, inputs={"eval": self.preset.eval_args, "version": version, "seed": seed,

@@ -14,6 +14,7 @@ from shared.artifacts import atomic_write_text
 
 ARM_TITLES = {"base": "warm-started policy (no RL)", "grpo": "GRPO", "semantic": "semantic RAG-RFT", "ra-rft": "RA-RFT"}
 RETRIEVAL_TITLES = {"none": "no retrieval", "v0": "semantic v0", "v1": "distilled v1"}
+WORDING_ORDER = {"familiar": 0, "novel": 1, "unseen": 2}
 # Retriever-analysis metrics shown in the report, matched by substring of the flattened key, in this order.
 RETRIEVER_METRICS = [("strategy_match@", "strategy-match@{k}"), ("ndcg@", "nDCG@{k}"),
                      ("benefit@", "benefit of the top-{k} (policy, vs no demo)"),
@@ -69,6 +70,23 @@ def verdict(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def wording_table(results: dict[str, Any]) -> list[str]:
+    """avg@k per question wording: on 'unseen' wordings (test-only templates) neither the policy nor the bank has
+    seen the phrasing, so that column is where an analogous demonstration should matter most."""
+    rows = [r for r in results.get("table", []) if r.get("by_wording")]
+    wordings = sorted({w for r in rows for w in r["by_wording"]}, key=lambda w: (WORDING_ORDER.get(w, 9), w))
+    if not wordings:
+        return []
+    out = ["", "### By question wording (avg@k)", "",
+           "'familiar' and 'novel' templates also write bank and RL-train problems; 'unseen' ones write test problems only.",
+           "", "| arm | retrieval at test | " + " | ".join(wordings) + " |", "|---|---|" + "---|" * len(wordings)]
+    for r in rows:
+        cells = [fmt_metric(r["by_wording"][w]) if w in r["by_wording"] else "n/a" for w in wordings]
+        out.append(f"| {ARM_TITLES.get(r['arm'], r['arm'])} | {RETRIEVAL_TITLES.get(r['retrieval'], r['retrieval'])} | "
+                   + " | ".join(cells) + " |")
+    return out
+
+
 def render_report(results: dict[str, Any]) -> str:
     metric = results.get("primary_metric") or "avg@k"
     keys = []
@@ -95,6 +113,7 @@ def render_report(results: dict[str, Any]) -> str:
         cells = [fmt_metric(row["metrics"][k]) if k in row["metrics"] else "n/a" for k in keys]
         out.append(f"| {ARM_TITLES.get(row['arm'], row['arm'])} | {RETRIEVAL_TITLES.get(row['retrieval'], row['retrieval'])} | "
                    + " | ".join(cells) + f" | {pct(sum(sm) / len(sm)) if sm else '-'} |")
+    out += wording_table(results)
     rrows = retriever_rows(results)
     versions = list(results.get("retrievers", {}))
     out += ["", "## Retrievers: semantic (v0) vs distilled (v1)", ""]

@@ -49,6 +49,13 @@ def build_table(evals: dict[str, Any]) -> list[dict[str, Any]]:
                 values = [per_seed[s][key] for s in row["seeds"]]
                 row["metrics"][key] = {"values": values, **mean_and_spread(values)}
             row["demo_strategy_match"] = [per_seed[s].get("demo_strategy_match") for s in row["seeds"]]
+            by_wording: dict[str, list[float]] = {}  # the primary metric per question wording, one value per seed
+            for s in row["seeds"]:
+                for wording, m in (seeds[s][cond].get("per_wording") or {}).items():
+                    key = next((k for k in m if k.startswith("avg@")), None)
+                    if key:
+                        by_wording.setdefault(wording, []).append(m[key])
+            row["by_wording"] = {w: {"values": v, **mean_and_spread(v)} for w, v in sorted(by_wording.items())}
             rows.append(row)
     return rows
 

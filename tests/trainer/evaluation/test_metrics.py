@@ -43,6 +43,10 @@ def test_average_and_summary_per_strategy():
     assert s["overall"]["pass@2"] == pytest.approx((pass_at_k(4, 2, 2) + 0 + 1) / 3)
     assert s["per_strategy"]["a"]["avg@4"] == pytest.approx(0.25)
     assert s["per_strategy"]["b"]["num_problems"] == 1
+    assert s["per_wording"] == {}  # no record carries a wording
+    worded = summarize([{**r, "wording": w} for r, w in zip(records, ("familiar", "unseen", "unseen"))], [1])
+    assert worded["per_wording"]["unseen"]["avg@4"] == pytest.approx(0.5)
+    assert worded["per_wording"]["familiar"]["num_problems"] == 1
     with pytest.raises(ValueError):
         summarize([{"correct": [True]}, {"correct": [True, False]}], [1])
 

@@ -12,7 +12,9 @@ from trainer.experiment.results import build_table, compare
 
 def make_results(seeds=(0, 1, 2), ra_rft=(0.50, 0.55, 0.60), grpo=(0.30, 0.32, 0.31)):
     def m(avg, p1):
-        return {"metrics": {"avg@4": avg, "pass@1": p1, "pass@4": min(1.0, avg + 0.2), "demo_strategy_match": 0.75}}
+        return {"metrics": {"avg@4": avg, "pass@1": p1, "pass@4": min(1.0, avg + 0.2), "demo_strategy_match": 0.75},
+                "per_wording": {"familiar": {"avg@4": avg + 0.1, "num_problems": 3},
+                                "unseen": {"avg@4": avg - 0.2, "num_problems": 2}}}
 
     evals = {
         "grpo": {str(s): {"none": m(grpo[i], grpo[i]), "v1": m(grpo[i] + 0.05, grpo[i] + 0.05)} for i, s in enumerate(seeds)},
@@ -44,6 +46,9 @@ def test_table_means_and_every_seed_in_report():
     assert "gap exceeds the seed spread" in text
     assert "| strategy-match@4 | 0.100 | 0.850 |" in text
     assert "reused from an earlier run" in text
+    assert row["by_wording"]["unseen"]["mean"] == pytest.approx(0.35)
+    worded = next(ln for ln in text.split("### By question wording")[1].splitlines() if ln.startswith("| RA-RFT | distilled v1"))
+    assert worded == "| RA-RFT | distilled v1 | 65.0 ± 5.0 (60.0, 65.0, 70.0) | 35.0 ± 5.0 (30.0, 35.0, 40.0) |"
 
 
 def test_negative_and_single_seed_results_are_stated_as_such():
