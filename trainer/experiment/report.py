@@ -16,7 +16,9 @@ ARM_TITLES = {"base": "warm-started policy (no RL)", "grpo": "GRPO", "semantic":
 RETRIEVAL_TITLES = {"none": "no retrieval", "v0": "semantic v0", "v1": "distilled v1"}
 WORDING_ORDER = {"familiar": 0, "novel": 1, "unseen": 2}
 # Retriever-analysis metrics shown in the report, matched by substring of the flattened key, in this order.
-RETRIEVER_METRICS = [("strategy_match@", "strategy-match@{k}"), ("ndcg@", "nDCG@{k}"),
+RETRIEVER_METRICS = [("strategy_match@", "strategy-match@{k}"),
+                     ("strategy_match@/unseen", "strategy-match@{k} on unseen wordings (no bank row phrased alike)"),
+                     ("ndcg@", "nDCG@{k}"),
                      ("benefit@", "benefit of the top-{k} (policy, vs no demo)"),
                      ("distinct_strategies@", "distinct strategies in the top-{k}"),
                      ("pairwise_distance@", "mean pairwise distance of the top-{k}, all embedded by one reference encoder")]
@@ -39,13 +41,15 @@ def retriever_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     for needle, label in RETRIEVER_METRICS:
         values = {}
         found = None
+        prefix, _, suffix = needle.partition("/")  # "strategy_match@/unseen": a per-wording key ending in /unseen
         for version, flat in retrievers.items():
-            key = next((k for k in sorted(flat, key=len) if k.lower().replace("-", "_").startswith(needle)), None)
+            key = next((k for k in sorted(flat, key=len) if k.lower().replace("-", "_").startswith(prefix)
+                        and (k.endswith("/" + suffix) if suffix else "/" not in k.split("@")[-1])), None)
             if key is not None:
                 values[version] = flat[key]
                 found = key
         if values:
-            rows.append({"label": label.format(k=found.split("@")[-1]), "key": found, "values": values})
+            rows.append({"label": label.format(k=found.split("@")[-1].split("/")[0]), "key": found, "values": values})
     return rows
 
 

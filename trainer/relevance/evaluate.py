@@ -1,7 +1,8 @@
 """`rarft eval-retriever`: how well a retriever version finds demonstrations that help, on held-out queries.
 
 Per version, on the test split (or any split):
-    strategy_match@k        share of the top-k bank hits with the query's strategy (embedded benchmark)
+    strategy_match@k        share of the top-k bank hits with the query's strategy (embedded benchmark); also per
+                            question wording (`strategy_match@k/unseen`: test-only phrasings no bank row has)
     distinct_strategies@k   distinct strategies among the top-k (diversity)
     pairwise_distance@k     mean cosine distance between the top-k hits' embeddings (diversity), embedded by one
                             reference encoder for every version (default: the embedded MiniLM): a version's own
@@ -61,7 +62,13 @@ def evaluate_version(version: Any, queries: Sequence[Any], k: int = 4, groups: d
     out: dict[str, float] = {"queries": float(len(queries))}
     strategies = [[version.bank[i].strategy for i, _ in row] for row in hits]
     if all(q.strategy for q in queries):
-        out[f"strategy_match@{k}"] = M.mean([M.strategy_match_at_k(q.strategy, s, k) for q, s in zip(queries, strategies)])
+        matches = [M.strategy_match_at_k(q.strategy, s, k) for q, s in zip(queries, strategies)]
+        out[f"strategy_match@{k}"] = M.mean(matches)
+        by_wording: dict[str, list[float | None]] = {}  # familiar / novel / unseen wordings of the embedded benchmark
+        for q, m in zip(queries, matches):
+            if "wording" in q.metadata:
+                by_wording.setdefault(str(q.metadata["wording"]), []).append(m)
+        out.update({f"strategy_match@{k}/{w}": M.mean(v) for w, v in sorted(by_wording.items())})
     out[f"distinct_strategies@{k}"] = M.mean([float(M.distinct(s)) for s in strategies])
     hit_texts = sorted({version.bank[i].problem for row in hits for i, _ in row})
     if reference is None:

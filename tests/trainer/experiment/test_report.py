@@ -26,8 +26,8 @@ def make_results(seeds=(0, 1, 2), ra_rft=(0.50, 0.55, 0.60), grpo=(0.30, 0.32, 0
         "started_at": "2026-01-01T00:00:00Z", "finished_at": "2026-01-01T00:10:00Z", "wall_time_s": 600.0,
         "evals": evals, "table": table, "primary_metric": "avg@4",
         "comparisons": [c for c in (compare(table, "avg@4", "ra-rft", "v1"), compare(table, "avg@4", "ra-rft", "none")) if c],
-        "retrievers": {"v0": {"strategy_match@4": 0.1, "distinct_strategies@4": 3.2},
-                       "v1": {"strategy_match@4": 0.85, "distinct_strategies@4": 1.4}},
+        "retrievers": {"v0": {"strategy_match@4": 0.1, "strategy_match@4/unseen": 0.05, "distinct_strategies@4": 3.2},
+                       "v1": {"strategy_match@4": 0.85, "strategy_match@4/unseen": 0.6, "distinct_strategies@4": 1.4}},
         "train": {"grpo": {str(s): {"reward_curve": [{"step": 1, "reward": 0.2}, {"step": 2, "reward": 0.3}],
                                     "final_reward": 0.3, "mean_reward": 0.25, "global_step": 2} for s in seeds}},
         "stages": {"data": {"elapsed_s": 3.0, "skipped": False}, "policy": {"elapsed_s": 40.0, "skipped": True}},
@@ -45,6 +45,7 @@ def test_table_means_and_every_seed_in_report():
     assert "RA-RFT (distilled v1 at test) **beat** GRPO (no retrieval at test) on avg@4: 55.0% vs 31.0% (+24.0 points)" in text
     assert "gap exceeds the seed spread" in text
     assert "| strategy-match@4 | 0.100 | 0.850 |" in text
+    assert "| strategy-match@4 on unseen wordings (no bank row phrased alike) | 0.050 | 0.600 |" in text
     assert "reused from an earlier run" in text
     assert row["by_wording"]["unseen"]["mean"] == pytest.approx(0.35)
     worded = next(ln for ln in text.split("### By question wording")[1].splitlines() if ln.startswith("| RA-RFT | distilled v1"))
@@ -71,7 +72,8 @@ def test_write_report_dir_agrees_with_results_json(tmp_path):
     report = (tmp_path / "report.md").read_text()
     for row in on_disk["table"]:
         assert f"{100 * row['metrics']['avg@4']['mean']:.1f} ± " in report
-    assert [r["label"] for r in retriever_rows(on_disk)] == ["strategy-match@4", "distinct strategies in the top-4"]
+    assert [r["label"] for r in retriever_rows(on_disk)] == [
+        "strategy-match@4", "strategy-match@4 on unseen wordings (no bank row phrased alike)", "distinct strategies in the top-4"]
     assert re.search(r"!\[accuracy.png\]\(figures/accuracy.png\)", report)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 
 import pytest
 
@@ -64,6 +65,11 @@ def test_label_distill_serve_retrieve(tiny_policy, tiny_data, tiny_registry, liv
     assert table["v1-distilled"]["strategy_match@4"] == pytest.approx(distilled, abs=1e-6)
     assert table["v0-semantic"]["strategy_match@4"] == pytest.approx(semantic, abs=1e-6)
     assert (out / "results.csv").read_text().startswith("version,")
+    wordings = Counter(r.metadata["wording"] for r in test)  # per-wording strategy-match adds up to the overall one
+    assert "unseen" in wordings
+    for name in table:
+        per = sum(table[name][f"strategy_match@4/{w}"] * n for w, n in wordings.items()) / len(test)
+        assert per == pytest.approx(table[name]["strategy_match@4"], abs=1e-6)
     # diversity is measured in one space (the embedded MiniLM): v0 *is* MiniLM, so its own space gives the same
     # number; the distilled encoder's own space does not
     from trainer.relevance.evaluate import evaluate_versions
