@@ -70,8 +70,8 @@ QUICK = Preset(  # the README's first command: one seed, the whole study in <= 3
     policy_args={"eval_limit": 100, "progress": False},
     label_args={"num_queries": 120, "num_semantic": 8, "num_random": 8, "progress": False},
     distill_args={"progress": False},
-    # 96 steps of 4 prompts x 4 samples and all 300 test problems x 8 samples: 19.7 min end to end on an idle 2-core
-    # box (init-policy 7.6 min of it; docs/experiment.md has every stage)
+    # 96 steps of 4 prompts x 4 samples and all 300 test problems x 8 samples: 23.6 min end to end on an idle 2-core
+    # box (init-policy 9.7 min of it; docs/experiment.md has every stage)
     train_args={**_TRAIN_COMMON, "max_steps": 96, "num_generations": 4, "per_device_train_batch_size": 16,
                 "max_completion_length": 128},
     eval_args={"k": 8, "limit": 300, "max_new_tokens": 128, "temperature": 0.7},
@@ -79,7 +79,7 @@ QUICK = Preset(  # the README's first command: one seed, the whole study in <= 3
     retrieval_k=2,
     test_label_queries=60,
     eval_base_policy=False,  # init-policy already measures it (greedy, none/random/same-strategy) and the report shows it
-    budget_s={"data": 90, "policy": 720, "retriever": 30, "service": 20, "label": 150, "distill": 180, "deploy": 10,
+    budget_s={"data": 90, "policy": 600, "retriever": 30, "service": 20, "label": 150, "distill": 180, "deploy": 10,
               "train": 120, "eval": 150, "analysis": 60, "report": 10},
 )
 
