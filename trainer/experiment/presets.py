@@ -50,7 +50,7 @@ TINY = Preset(  # the end-to-end test: every stage real, sizes as small as still
                  "warmup_steps": 5, "eval_limit": 8, "max_new_tokens": 48, "progress": False},
     label_args={"num_queries": 16, "num_semantic": 4, "num_random": 4, "progress": False},
     distill_args={"variants": ["kl"], "epochs": 1, "batch_size": 4, "max_candidates": 8, "eval_corpus_size": 100,
-                  "progress": False},
+                  "learning_rate": 1e-4, "progress": False},
     train_args={**_TRAIN_COMMON, "max_steps": 2, "num_generations": 2, "per_device_train_batch_size": 2,
                 "max_completion_length": 32},
     eval_args={"k": 2, "limit": 8, "max_new_tokens": 32, "temperature": 0.7},
@@ -69,7 +69,7 @@ QUICK = Preset(  # the README's first command: one seed, the whole study in <= 3
     data_args={"bank_size": 1500, "train_size": 2000, "test_size": 300},  # the warm start needs ~1,000 SFT steps
     policy_args={"eval_limit": 100, "progress": False},
     label_args={"num_queries": 120, "num_semantic": 8, "num_random": 8, "progress": False},
-    distill_args={"progress": False},
+    distill_args={"learning_rate": 1e-4, "progress": False},  # 120 labelled queries: 14 steps, so a larger step
     # 96 steps of 4 prompts x 4 samples and all 300 test problems x 8 samples: 23.6 min end to end on an idle 2-core
     # box (init-policy 9.7 min of it; docs/experiment.md has every stage)
     train_args={**_TRAIN_COMMON, "max_steps": 96, "num_generations": 4, "per_device_train_batch_size": 16,
