@@ -12,6 +12,7 @@ from shared.config import CommandConfig, parse_command
 from shared.errors import UserError
 from shared.manifests import DataManifest
 from shared.models import EMBEDDED_ENCODER
+from trainer.data.strategies import WORDINGS
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,8 @@ def _print_summary(manifest: DataManifest, out: Path) -> None:
     if manifest.strategies:
         print(f"  {len(manifest.strategies)} strategies x {len(manifest.themes)} themes; "
               f"twins: " + ", ".join(f"{n} {st[n]['twins']}" for n in manifest.sizes if n in st))
-        print("  wordings familiar/novel/unseen: " + ", ".join(
-            f"{n} " + "/".join(str(st[n].get("wordings", {}).get(w, 0)) for w in ("familiar", "novel", "unseen"))
+        print(f"  wordings {'/'.join(WORDINGS)}: " + ", ".join(
+            f"{n} " + "/".join(str(st[n].get("wordings", {}).get(w, 0)) for w in WORDINGS)
             for n in manifest.sizes if n in st))
     leaks = {k: v for k, v in st.get("leakage", {}).items() if v}
     print(f"  leakage between splits: {'none' if not leaks else leaks}")
@@ -69,7 +70,7 @@ def _print_summary(manifest: DataManifest, out: Path) -> None:
         print(f"  semantic check ({sem['encoder']}, top-{k} of test against bank):")
         print(f"    strategy-match@{k} = {sem[f'strategy_match@{k}']:.3f}  (chance {sem['strategy_chance']:.3f})")
         print(f"    theme-match@{k}    = {sem[f'theme_match@{k}']:.3f}  (chance {sem['theme_chance']:.3f})")
-        for wording in ("familiar", "novel", "unseen"):
+        for wording in WORDINGS:
             if f"strategy_match@{k}/{wording}" in sem:
                 print(f"    strategy-match@{k} on {wording} wordings = {sem[f'strategy_match@{k}/{wording}']:.3f}"
                       f"  ({sem[f'{wording}_queries']} queries)")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 Params = dict[str, int]
+WORDINGS: tuple[str, ...] = ("familiar", "novel", "unseen")  # what Strategy.wording returns, in this order
 
 
 @dataclass(frozen=True)

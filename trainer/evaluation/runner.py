@@ -116,7 +116,7 @@ def write_outputs(out: Path, result: dict[str, Any], meta: dict[str, Any], save_
     out.mkdir(parents=True, exist_ok=True)
     summary = result["summary"]
     payload = {**meta, "metrics": summary["overall"], "per_strategy": summary["per_strategy"],
-               "per_wording": summary.get("per_wording", {})}
+               "per_wording": summary["per_wording"]}
     rows = [{"strategy": "ALL", **summary["overall"]}] + [{"strategy": s, **m} for s, m in summary["per_strategy"].items()]
     atomic_write_text(out / "summary.csv", _csv(rows))
     atomic_write_text(out / "per_problem.csv", _csv([

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from shared.artifacts import atomic_write_text
+from trainer.data.strategies import WORDINGS
 
 ARM_TITLES = {"base": "warm-started policy (no RL)", "grpo": "GRPO", "semantic": "semantic RAG-RFT", "ra-rft": "RA-RFT"}
 RETRIEVAL_TITLES = {"none": "no retrieval", "v0": "semantic v0", "v1": "distilled v1"}
-WORDING_ORDER = {"familiar": 0, "novel": 1, "unseen": 2}
 # Retriever-analysis metrics shown in the report, matched by substring of the flattened key, in this order.
 RETRIEVER_METRICS = [("strategy_match@", "strategy-match@{k}"),
                      ("strategy_match@/unseen", "strategy-match@{k} on unseen wordings (no bank row phrased alike)"),
@@ -78,7 +78,7 @@ def wording_table(results: dict[str, Any]) -> list[str]:
     """avg@k per question wording: on 'unseen' wordings (test-only templates) neither the policy nor the bank has
     seen the phrasing, so that column is where an analogous demonstration should matter most."""
     rows = [r for r in results.get("table", []) if r.get("by_wording")]
-    wordings = sorted({w for r in rows for w in r["by_wording"]}, key=lambda w: (WORDING_ORDER.get(w, 9), w))
+    wordings = sorted({w for r in rows for w in r["by_wording"]}, key=lambda w: (WORDINGS.index(w) if w in WORDINGS else len(WORDINGS), w))
     if not wordings:
         return []
     out = ["", "### By question wording (avg@k)", "",

@@ -21,6 +21,7 @@ from shared.config import CommandConfig, parse_command
 from shared.contract import Demonstration
 from shared.errors import UserError
 from shared.manifests import PolicyManifest
+from trainer.data.strategies import WORDINGS
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +247,7 @@ def main(argv: list[str]) -> int:
         print(f"test accuracy (greedy{f', n={n}' if n else ''}): none={acc.get('none', 0):.3f}  "
               f"random={acc.get('random', 0):.3f}  same_strategy={acc.get('same_strategy', 0):.3f}  "
               f"gap(same-none)={acc.get('same_strategy', 0) - acc.get('none', 0):+.3f}")
-        for wording in ("familiar", "novel", "unseen"):
+        for wording in WORDINGS:
             if f"none/{wording}" in acc:
                 print(f"  {wording} wordings: " + "  ".join(f"{c}={acc[f'{c}/{wording}']:.3f}"
                                                        for c in ("none", "random", "same_strategy")))
