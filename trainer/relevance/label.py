@@ -37,6 +37,7 @@ class LabelConfig(CommandConfig):
     num_random: int = Field(default=12, ge=0, description="random bank candidates per query (cover what semantic search never shows)")
     batch_size: int = Field(default=64, ge=1, description="(query, candidate) pairs per forward pass")
     reduction: Literal["mean", "sum"] = Field(default="mean", description="benefit over target tokens: per-token mean (scale comparable across queries) or sum (= log-prob)")
+    target_tokens: int = Field(default=0, ge=0, description="score only the first N tokens of the solution, where the approach is chosen (0 = the whole solution)")
     max_length: int | None = Field(default=None, ge=16, description="cap on prompt+solution tokens (prompt cut from the left); default: the model's limit")
     chunk_queries: int = Field(default=16, ge=1, description="queries per resumable shard")
     sampled_n: int = Field(default=0, ge=0, description="also compute the sampled success rate over n samples per pair (0 = off; costly)")
@@ -62,7 +63,7 @@ class LabelConfig(CommandConfig):
 
 def _fingerprint(cfg: LabelConfig) -> dict:
     keep = ("policy", "data", "split", "retriever", "retrieval_url", "retrieval_version", "num_queries", "num_semantic",
-            "num_random", "reduction", "max_length", "sampled_n", "sampled_temperature", "seed")
+            "num_random", "reduction", "target_tokens", "max_length", "sampled_n", "sampled_temperature", "seed")
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in cfg.model_dump().items() if k in keep}
 
 
@@ -102,7 +103,7 @@ def run_label(cfg: LabelConfig) -> dict[str, float]:
 
     if todo:
         model, tokenizer = load_policy(cfg.policy, cfg.device)
-        scorer = BenefitScorer(model, tokenizer, cfg.batch_size, cfg.max_length)
+        scorer = BenefitScorer(model, tokenizer, cfg.batch_size, cfg.max_length, cfg.target_tokens or None)
         semantic_search = _semantic_source(cfg, bank)
         total_pairs = len(todo) * (1 + cfg.num_semantic + cfg.num_random)
         bar = tqdm(total=total_pairs, desc="label", unit="pair", disable=not cfg.progress, smoothing=0.1)

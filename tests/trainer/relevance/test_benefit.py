@@ -56,6 +56,30 @@ def test_matches_unbatched_full_forward(policy, pairs):
     assert got.logprob_sum == pytest.approx(expected, abs=1e-3)
 
 
+def test_target_tokens_scores_only_the_solutions_opening(policy, pairs):
+    """target_tokens=N: ℓ over y*_1..N, the same numbers a plain forward pass gives for those N tokens."""
+    import torch
+
+    from trainer.prompting import format_completion, render_prompt
+    from trainer.relevance.benefit import BenefitScorer
+
+    model, tok = policy
+    q, d = pairs[4]
+    prompt = tok(render_prompt(tok, q.problem, [d]), add_special_tokens=False)["input_ids"]
+    target = tok(format_completion(q.solution, q.answer), add_special_tokens=False)["input_ids"]
+    n = 5
+    assert len(target) > n
+    ids = torch.tensor([prompt + target])
+    with torch.no_grad():
+        logp = torch.log_softmax(model(input_ids=ids).logits[0].float(), -1)
+    expected = sum(logp[len(prompt) + i - 1, t].item() for i, t in enumerate(target[:n]))
+    opening = BenefitScorer(model, tok, batch_size=8, target_tokens=n).score(pairs[:9])
+    assert all(s.num_target_tokens == n for s in opening)
+    assert opening[4].logprob_sum == pytest.approx(expected, abs=1e-3)
+    with pytest.raises(ValueError, match="target_tokens"):
+        BenefitScorer(model, tok, target_tokens=0)
+
+
 def test_reduction_mean_is_per_token(policy, pairs):
     from trainer.relevance.benefit import BenefitScorer, reduce
 
