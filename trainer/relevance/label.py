@@ -32,12 +32,15 @@ class LabelConfig(CommandConfig):
     retrieval_url: str | None = Field(default=None, description="ask a running service for the semantic top-N instead of --retriever")
     retrieval_version: str | None = Field(default=None, description="with --retrieval-url: pin this version")
     split: str = Field(default="train", description="query split to label (train for distillation; test for eval-retriever's nDCG)")
-    num_queries: int = Field(default=300, ge=0, description="queries of the split to label (seeded subset; 0 = all)")
+    # 600: with opening-span labels more queries help (distilled strategy-match@4 0.799 vs 0.777 at 300). docs/relevance.md
+    num_queries: int = Field(default=600, ge=0, description="queries of the split to label (seeded subset; 0 = all)")
     num_semantic: int = Field(default=4, ge=0, description="semantic top-N candidates per query")
     num_random: int = Field(default=12, ge=0, description="random bank candidates per query (cover what semantic search never shows)")
     batch_size: int = Field(default=64, ge=1, description="(query, candidate) pairs per forward pass")
     reduction: Literal["mean", "sum"] = Field(default="mean", description="benefit over target tokens: per-token mean (scale comparable across queries) or sum (= log-prob)")
-    target_tokens: int = Field(default=0, ge=0, description="score only the first N tokens of the solution, where the approach is chosen (0 = the whole solution)")
+    # 8 on the embedded benchmark (about its plan line): within-query P(same-strategy > other) 0.80 vs 0.62 for the
+    # whole solution, so the distilled retriever's strategy-match@4 rose. docs/relevance.md
+    target_tokens: int = Field(default=8, ge=0, description="score only the first N tokens of the solution, where the approach is chosen (0 = the whole solution)")
     max_length: int | None = Field(default=None, ge=16, description="cap on prompt+solution tokens (prompt cut from the left); default: the model's limit")
     chunk_queries: int = Field(default=16, ge=1, description="queries per resumable shard")
     sampled_n: int = Field(default=0, ge=0, description="also compute the sampled success rate over n samples per pair (0 = off; costly)")
