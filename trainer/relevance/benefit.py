@@ -10,7 +10,6 @@ Teacher-forced benefit (the default, used for distillation)::
     benefit(d, q) = ℓ(x(d, q)) / Z − baseline(q)
 
 with Z = T (the number of target tokens, `reduction="mean"`, default) or Z = 1 (`reduction="sum"`).
-
 Within one query both reductions rank candidates identically (T is the same for every d); they differ
 across queries: a sum grows with the solution's length, so a long solution would get a sharper teacher
 distribution under one distillation temperature. The per-token mean keeps teacher scores of short and long
