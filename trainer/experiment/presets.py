@@ -70,8 +70,8 @@ QUICK = Preset(  # the README's first command: one seed, the whole study in <= 3
     policy_args={"eval_limit": 100, "progress": False},
     label_args={"num_queries": 120, "num_semantic": 8, "num_random": 8, "progress": False},
     distill_args={"learning_rate": 1e-4, "progress": False},  # 120 labelled queries: 14 steps, so a larger step
-    # 96 steps of 4 prompts x 4 samples and all 300 test problems x 8 samples: 23.6 min end to end on an idle 2-core
-    # box (init-policy 9.7 min of it; docs/experiment.md has every stage)
+    # 96 steps of 4 prompts x 4 samples and all 300 test problems x 8 samples: 23.6-29.0 min end to end on an idle
+    # 2-core box (init-policy 9.7-11.5 min of it; docs/experiment.md has every stage)
     train_args={**_TRAIN_COMMON, "max_steps": 96, "num_generations": 4, "per_device_train_batch_size": 16,
                 "max_completion_length": 128},
     eval_args={"k": 8, "limit": 300, "max_new_tokens": 128, "temperature": 0.7},
