@@ -43,7 +43,8 @@ class DistillConfig(CommandConfig):
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1, description="linear warm-up share of the steps")
     max_candidates: int = Field(default=8, ge=2, description="candidates per query used in training (best kept, rest sampled); bounds the cost per step")
     teacher_normalization: Literal["zscore", "none"] = Field(default="zscore", description="per-query z-score of benefits before the teacher softmax (scale-free) or raw benefits")
-    teacher_temperature: float = Field(default=0.25, gt=0, description="τ_t of softmax(teacher / τ_t); 0.25 with 600 opening-span labelled queries: strategy-match@4 0.819 vs 0.799 at 0.5")
+    # 0.25 with 600 opening-span labelled queries: strategy-match@4 0.819 vs 0.799 at 0.5. docs/relevance.md
+    teacher_temperature: float = Field(default=0.25, gt=0, description="τ_t of softmax(teacher / τ_t)")
     student_temperature: float = Field(default=0.05, gt=0, description="τ_s of softmax(cos / τ_s); 0.05 = the usual scale 20 of cosine losses")
     contrastive_weight: float = Field(default=1.0, ge=0, description="weight of the InfoNCE term in the kl_contrastive variant")
     val_fraction: float = Field(default=0.1, gt=0, lt=0.5, description="share of labelled queries held out for validation")
