@@ -3,13 +3,18 @@
 It tests the paper's claim in miniature: a semantic encoder sees the theme (names, objects, places), while the
 reasoning strategy lives in the question's structure. Theme and strategy are assigned to rows from a balanced
 crossing (so they are statistically independent), and "surface twins" (one scene, two questions, two
-strategies) put a near-duplicate of a test or train problem into the bank that needs a different procedure.
-Every row records its wording: 'familiar' (the first half of its strategy's templates, and the twins), 'novel'
-(the second half) or 'unseen' (templates only test rows use: half of the test problems without a twin). All splits
-carry familiar and novel rows; the warm start shows novel ones only next to same-strategy demonstrations by default
-(`rarft init-policy --novel-wordings`). On an unseen wording the policy has never seen the question's phrasing, and
-the bank holds no row written the same way, so a demonstration that shares the strategy has to tell it the
-approach, and a semantic retriever cannot find one by matching the template.
+strategies) put a near-duplicate of a warm-start problem into the bank that needs a different procedure.
+
+Five splits, each with its own wordings (`Strategy.wording`), so that a demonstration is needed exactly where RL
+learns and where the test measures:
+- bank (retrieval corpus) and train (the warm start's SFT rows): 'familiar' and 'novel' templates, twins;
+- rl (the RL rows): 'rl' templates no other split uses, so the warm start has never read them. GRPO can only
+  memorise these wordings, which does not transfer to the test's; learning to follow a retrieved plan does;
+- dev and test: 'unseen' templates only (at least 3 per strategy), drawn the same way, so every choice made on
+  dev transfers to test, and a semantic retriever cannot find a same-strategy row by matching the template.
+No exact copies: a worked solution (and so a (strategy, parameters) pair) belongs to the held-out half of the
+solution space (`held_out_solution`) or the open one; dev and test draw only held-out solutions, every other split
+only open ones, so the gold solution of a dev or test problem is never in the bank or in training.
 Everything is deterministic from the seed; no two rows in any split share a normalised problem.
 """
 
@@ -18,6 +23,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
@@ -36,18 +42,20 @@ from trainer.data.strategies import (
 )
 from trainer.data.themes import THEME_BY_NAME, THEMES, Theme
 
-GENERATOR = "rarft-analogy-v3"  # v3: plan lines, unseen test wordings; a dir of another version is rebuilt
-SPLITS = ("bank", "train", "test")
-TWIN_RATE = 0.4  # share of eligible test/train/bank cells that get a surface twin in the bank
-# Unseen wordings: this share of the test problems without a twin is written from templates no bank or train row
-# uses (Strategy.unseen), like a new contest's problems: no same-template neighbour to retrieve, none to memorise.
-UNSEEN_RATE = 0.5
+GENERATOR = "rarft-analogy-v4"  # v4: rl/dev splits, unseen-only dev and test, held-out solutions; other versions are rebuilt
+SPLITS = ("bank", "train", "rl", "dev", "test")
+EVAL_SPLITS = ("dev", "test")  # unseen wordings and held-out solutions only
+SPLIT_WORDING = {"rl": "rl", "dev": "unseen", "test": "unseen"}  # the template block each split draws (else the shared ones)
+TWIN_RATE = 0.4  # share of eligible train cells that get a surface twin in the bank
+# A quarter of every strategy's solution space is held out for dev and test (by a hash of the solution text, so the
+# partition is the same for every seed and size); the small parameter spaces (percent_of has ~60) keep ~15 each.
+HELD_OUT_MOD = 4
 SCENE_RATE = 1.0  # share of problems that open with a theme scene sentence (more theme words, same strategy)
 MAX_SCENE_WORDS = 30  # no scene sentence when the question alone is longer, to keep problems <= ~38 words
 # Surface siblings: a share of test/train problems get SIBLINGS bank rows of other strategies written with the
 # same surface (people, items, container, place, scene): their nearest semantic neighbours, by design.
 SIBLINGS = 2
-SIBLING_BANK_SHARE = {"test": 0.25, "train": 0.2}  # share of the bank spent on each split's siblings (at most)
+SIBLING_BANK_SHARE = {"test": 0.15, "dev": 0.1, "train": 0.15, "rl": 0.05}  # share of the bank for each split's siblings (at most)
 _UNIT_TEMPLATE = {12: 0, 7: 1, 24: 2}
 _PREPOSITION = re.compile(r"^(below deck on|out in|at|in|on|aboard|among|beside|around)\s+")
 
@@ -109,6 +117,11 @@ def render(template: str, params: Params, vocab: dict[str, str], with_scene: boo
     return text
 
 
+def held_out_solution(solution: str) -> bool:
+    """Whether a worked solution belongs to the dev/test half of the solution space (same text, same half)."""
+    return int(problem_hash(solution), 16) % HELD_OUT_MOD == 0
+
+
 def _row(strategy: str, theme: str, problem: str, params: Params, template: int, **meta: Any) -> dict[str, Any]:
     strat = STRATEGY_BY_NAME[strategy]
     solution, answer = render_steps(list(strat.steps), params, plan=strat.plan)
@@ -118,13 +131,34 @@ def _row(strategy: str, theme: str, problem: str, params: Params, template: int,
     }
 
 
-def generate_one(strategy: str, theme: str, rng: random.Random, vocab: dict[str, str] | None = None,
-                 with_scene: bool | None = None, unseen: bool = False) -> dict[str, Any]:
-    """A single problem of this strategy in this theme (optionally with a given surface), worked and solved;
-    `unseen` draws its wording from the strategy's test-only templates."""
+def _sample_params(strategy: str, rng: random.Random, held_out: bool, max_tries: int = 2000) -> Params:
+    """Parameters whose worked solution lies in the requested half of the solution space."""
     strat = STRATEGY_BY_NAME[strategy]
-    params = strat.sample(rng)
-    first, count = (len(strat.templates), len(strat.unseen)) if unseen else (0, len(strat.templates))
+    for _ in range(max_tries):
+        params = strat.sample(rng)
+        if held_out_solution(render_steps(list(strat.steps), params, plan=strat.plan)[0]) == held_out:
+            return params
+    raise RuntimeError(f"no {'held-out' if held_out else 'open'} solution of {strategy} in {max_tries} draws")
+
+
+def _template_block(strat, wording: str) -> tuple[int, int]:
+    """(first index, count) of a wording's templates in templates + unseen + rl_only."""
+    shared, unseen = len(strat.templates), len(strat.unseen)
+    if wording == "unseen":
+        return shared, unseen
+    if wording == "rl":
+        return shared + unseen, len(strat.rl_only)
+    return 0, shared
+
+
+def generate_one(strategy: str, theme: str, rng: random.Random, vocab: dict[str, str] | None = None,
+                 with_scene: bool | None = None, wording: str = "shared", held_out: bool = False) -> dict[str, Any]:
+    """A single problem of this strategy in this theme (optionally with a given surface), worked and solved.
+    `wording` picks the template block ('shared': familiar + novel, 'unseen', 'rl'); `held_out` the half of the
+    solution space (dev and test rows only)."""
+    strat = STRATEGY_BY_NAME[strategy]
+    params = _sample_params(strategy, rng, held_out)
+    first, count = _template_block(strat, wording)
     if strategy == "unit_conversion":  # the template must name the unit of the sampled factor
         template = first + _UNIT_TEMPLATE[params["f"]] + 3 * rng.randrange(count // 3)
     else:
@@ -138,7 +172,11 @@ def generate_one(strategy: str, theme: str, rng: random.Random, vocab: dict[str,
 
 def generate_twins(pair: TwinPair, theme: str, rng: random.Random) -> tuple[dict[str, Any], dict[str, Any]]:
     """One scene, two questions: texts that read almost the same but need different procedures."""
-    params = twin_params(pair, rng)
+    while True:  # both twins' solutions in the open half: twins live in train and the bank
+        params = twin_params(pair, rng)
+        if not any(held_out_solution(render_steps(list(STRATEGY_BY_NAME[x].steps), params,
+                                                  plan=STRATEGY_BY_NAME[x].plan)[0]) for x in (pair.first, pair.second)):
+            break
     vocab = sample_vocab(THEME_BY_NAME[theme], rng)
     with_scene = rng.random() < SCENE_RATE
     wording = rng.random()  # both twins draw the same wordings
@@ -185,10 +223,12 @@ class _Builder:
         raise RuntimeError("could not generate a new distinct problem; the vocabulary is too small for these sizes")
 
 
-def generate_benchmark(seed: int, bank_size: int, train_size: int, test_size: int) -> dict[str, list[Demonstration]]:
-    """Bank, RL-train and test splits; deterministic from the seed, leakage-free, theme x strategy balanced."""
+def generate_benchmark(seed: int, sizes: Mapping[str, int]) -> dict[str, list[Demonstration]]:
+    """The five splits (sizes keyed by SPLITS); deterministic from the seed, leakage-free, theme x strategy balanced."""
+    missing = [name for name in SPLITS if name not in sizes]
+    if missing:
+        raise ValueError(f"sizes must name every split {SPLITS}; missing {missing}")
     rng = random.Random(seed)
-    sizes = {"bank": bank_size, "train": train_size, "test": test_size}
     cells = {split: balanced_cells(sizes[split], rng) for split in SPLITS}
     rows: dict[str, list[dict[str, Any] | None]] = {split: [None] * sizes[split] for split in SPLITS}
     free_bank: dict[tuple[str, str], list[int]] = defaultdict(list)  # unfilled bank cells, for twin partners
@@ -201,16 +241,19 @@ def generate_benchmark(seed: int, bank_size: int, train_size: int, test_size: in
 
     builder = _Builder(rng)
     twin_count = sibling_count = 0
+    bank_size = sizes["bank"]
     sibling_rate = {name: min(1.0, SIBLING_BANK_SHARE[name] * bank_size / (SIBLINGS * max(sizes[name], 1)))
                     for name in SIBLING_BANK_SHARE}
-    for split in ("test", "train", "bank"):  # test first: its twins are the hardest negatives in the bank
+    for split in ("test", "dev", "train", "rl", "bank"):  # eval splits first: their siblings are the bank's hardest negatives
+        held_out = split in EVAL_SPLITS
+        wording = SPLIT_WORDING.get(split, "shared")
         for i, (theme, strategy) in enumerate(cells[split]):
             if rows[split][i] is not None:
                 continue
             if split == "bank" and i in free_bank[(theme, strategy)]:
                 free_bank[(theme, strategy)].remove(i)
             twin = partner.get(strategy)
-            if twin and rng.random() < TWIN_RATE:
+            if split == "train" and twin and rng.random() < TWIN_RATE:
                 pair, side = twin
                 other = pair.second if side == 0 else pair.first
                 slots = free_bank[(theme, other)]
@@ -225,14 +268,13 @@ def generate_benchmark(seed: int, bank_size: int, train_size: int, test_size: in
             vocab = sample_vocab(THEME_BY_NAME[theme], rng)
             with_scene = rng.random() < SCENE_RATE
             decoys: list[tuple[str, int]] = []
-            if split != "bank" and rng.random() < sibling_rate[split]:
+            if split in sibling_rate and rng.random() < sibling_rate[split]:
                 others = [x for x in STRATEGY_BY_NAME if x != strategy and free_bank[(theme, x)]]
                 for other in rng.sample(others, min(SIBLINGS, len(others))):
                     slots = free_bank[(theme, other)]
                     decoys.append((other, slots.pop(rng.randrange(len(slots)))))
-            unseen = split == "test" and rng.random() < UNSEEN_RATE
-            made = builder.fresh(lambda: [generate_one(x, theme, rng, vocab, with_scene, unseen=unseen and x == strategy)
-                                          for x in [strategy, *(d[0] for d in decoys)]])
+            made = builder.fresh(lambda: [generate_one(strategy, theme, rng, vocab, with_scene, wording, held_out)]
+                                 + [generate_one(d[0], theme, rng, vocab, with_scene) for d in decoys])
             rows[split][i] = made[0]
             if decoys:
                 sibling_count += 1

@@ -15,9 +15,9 @@ from shared.artifacts import MANIFEST_NAME, atomic_dir, checksum_tree, read_json
 from shared.contract import Demonstration
 from shared.errors import UserError
 from shared.manifests import DataManifest
-from trainer.data.benchmark import GENERATOR, SPLITS, generate_benchmark
+from trainer.data.benchmark import EVAL_SPLITS, GENERATOR, SPLITS, generate_benchmark
 from trainer.data.io import write_rows
-from trainer.data.splits import check_no_leakage, leakage_report
+from trainer.data.splits import check_no_leakage, exact_copies, leakage_report
 from trainer.data.strategies import STRATEGY_NAMES
 from trainer.data.themes import THEME_NAMES
 
@@ -72,22 +72,34 @@ def existing_manifest(out: Path, config: Mapping[str, Any]) -> DataManifest | No
     return manifest
 
 
+def _semantic_stats(encoder_path: str, splits: Mapping[str, Sequence[Demonstration]], k: int,
+                    show_progress: bool = False) -> dict[str, Any]:
+    """Semantic strategy-/theme-match@k of dev and of test queries against the bank, each reported on its own."""
+    from shared.models import load_encoder
+    from trainer.data.semantic_check import semantic_match
+
+    encoder = load_encoder(encoder_path)
+    out: dict[str, Any] = {"encoder": encoder_path, "k": k}
+    for name in EVAL_SPLITS:
+        if splits.get(name):
+            log.info("measuring semantic match@%d of %s on %d %s queries", k, encoder_path, len(splits[name]), name)
+            out[name] = semantic_match(encoder, splits[name], splits["bank"], k, show_progress)
+    return out
+
+
 def build_dataset(out: Path, seed: int, sizes: Mapping[str, int], semantic: str | None = None, k: int = 4,
                   config: Mapping[str, Any] | None = None, show_progress: bool = False) -> DataManifest:
     """Generate the benchmark into `out` atomically (temp dir + rename); `semantic` = encoder path to check."""
     out = Path(out)
-    splits = generate_benchmark(seed, sizes["bank"], sizes["train"], sizes["test"])
+    splits = generate_benchmark(seed, sizes)
     check_no_leakage(splits)
     stats = split_stats(splits)
+    stats["exact_copies"] = copies = exact_copies(splits, EVAL_SPLITS)
+    if any(copies.values()):  # the generator's held-out solution space makes this impossible; a bug if it happens
+        raise RuntimeError(f"dev/test rows with a worked solution another split has: {copies}")
     stats["config"] = dict(config or {"seed": seed, "sizes": dict(sizes)})
     if semantic is not None:
-        from shared.models import load_encoder
-        from trainer.data.semantic_check import semantic_match
-
-        log.info("measuring semantic match@%d of %s on %d test queries", k, semantic, len(splits["test"]))
-        encoder = load_encoder(semantic)
-        stats["semantic"] = {"encoder": semantic, "k": k,
-                             **semantic_match(encoder, splits["test"], splits["bank"], k, show_progress)}
+        stats["semantic"] = _semantic_stats(semantic, splits, k, show_progress)
     with atomic_dir(out, overwrite=True) as tmp:
         for name in SPLITS:
             write_rows(tmp / f"{name}.jsonl", splits[name])
@@ -113,7 +125,7 @@ def scaled_sizes(sizes: Mapping[str, int], available: int) -> dict[str, int]:
 def build_from_source(out: Path, source: str, fmt: str | None, columns: Mapping[str, str] | None, split: str,
                       sizes: Mapping[str, int], seed: int, semantic: str | None = None, k: int = 4,
                       config: Mapping[str, Any] | None = None) -> DataManifest:
-    """Split a real problem set (file or hub dataset) leakage-safely into bank/train/test."""
+    """Split a real problem set (file or hub dataset) leakage-safely into the five splits (bank/train/rl/dev/test)."""
     from trainer.data.loaders import load_problems
     from trainer.data.splits import dedupe, split_rows
 
@@ -128,12 +140,8 @@ def build_from_source(out: Path, source: str, fmt: str | None, columns: Mapping[
                              "loading": summary.line(), "requested_sizes": dict(sizes)}
     for name, part in splits.items():
         stats[name] = {"rows": len(part), "twins": 0}
-    if semantic is not None and all(r.strategy for r in splits["test"] + splits["bank"]):
-        from shared.models import load_encoder
-        from trainer.data.semantic_check import semantic_match
-
-        stats["semantic"] = {"encoder": semantic, "k": k,
-                             **semantic_match(load_encoder(semantic), splits["test"], splits["bank"], k)}
+    if semantic is not None and all(r.strategy for p in splits.values() for r in p):
+        stats["semantic"] = _semantic_stats(semantic, splits, k)
     with atomic_dir(Path(out), overwrite=True) as tmp:
         for name in SPLITS:
             write_rows(tmp / f"{name}.jsonl", splits[name])

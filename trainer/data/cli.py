@@ -18,13 +18,16 @@ log = logging.getLogger(__name__)
 
 
 class DataConfig(CommandConfig):
-    """Build the embedded analogy benchmark (or split a GSM8K/MATH/AIME-style file) into bank/train/test."""
+    """Build the embedded analogy benchmark (or split a GSM8K/MATH/AIME-style file) into bank/train/rl/dev/test."""
 
-    out: Path = Field(description="output dir: bank.jsonl, train.jsonl, test.jsonl and manifest.json")
+    out: Path = Field(description="output dir: bank.jsonl, train.jsonl, rl.jsonl, dev.jsonl, test.jsonl and manifest.json")
     seed: int = Field(default=0, description="generator and split seed; the same seed gives the same files")
     bank_size: int = Field(default=2000, ge=1, description="retrievable demonstrations in bank.jsonl")
-    train_size: int = Field(default=2000, ge=1, description="RL training problems in train.jsonl")
-    test_size: int = Field(default=500, ge=1, description="held-out test problems in test.jsonl")
+    train_size: int = Field(default=2000, ge=1, description="warm-start (SFT) problems in train.jsonl; also the labelled queries")
+    rl_size: int = Field(default=600, ge=1, description="RL training problems in rl.jsonl (the benchmark writes them in "
+                         "wordings no other split uses)")
+    dev_size: int = Field(default=300, ge=1, description="dev problems in dev.jsonl: every sweep and default choice is made here")
+    test_size: int = Field(default=500, ge=1, description="held-out test problems in test.jsonl, read once per run at its end")
     encoder: str = Field(default=EMBEDDED_ENCODER, description="sentence-transformers encoder for the semantic check "
                          "(the embedded MiniLM, a local folder or a hub name)")
     k: int = Field(default=4, ge=1, le=64, description="neighbours per test query in the semantic strategy/theme-match@k check")
@@ -62,20 +65,27 @@ def _print_summary(manifest: DataManifest, out: Path) -> None:
             for n in manifest.sizes if n in st))
     leaks = {k: v for k, v in st.get("leakage", {}).items() if v}
     print(f"  leakage between splits: {'none' if not leaks else leaks}")
+    if "exact_copies" in st:
+        copies = {k: v for k, v in st["exact_copies"].items() if v}
+        print(f"  dev/test rows whose worked solution another split holds: {'none' if not copies else copies}")
     if "loading" in st:
         print(f"  loading: {st['loading']}")
     sem = st.get("semantic")
     if sem:
         k = sem["k"]
-        print(f"  semantic check ({sem['encoder']}, top-{k} of test against bank):")
-        print(f"    strategy-match@{k} = {sem[f'strategy_match@{k}']:.3f}  (chance {sem['strategy_chance']:.3f})")
-        print(f"    theme-match@{k}    = {sem[f'theme_match@{k}']:.3f}  (chance {sem['theme_chance']:.3f})")
-        for wording in WORDINGS:
-            if f"strategy_match@{k}/{wording}" in sem:
-                print(f"    strategy-match@{k} on {wording} wordings = {sem[f'strategy_match@{k}/{wording}']:.3f}"
-                      f"  ({sem[f'{wording}_queries']} queries)")
-        if sem.get("twin_queries"):
-            print(f"    surface twin ranked first for {sem['twin_top1']:.0%} of {sem['twin_queries']} twin queries")
+        for split in ("dev", "test"):
+            m = sem.get(split)
+            if not m:
+                continue
+            print(f"  semantic check ({sem['encoder']}, top-{k} of {split} against bank):")
+            print(f"    strategy-match@{k} = {m[f'strategy_match@{k}']:.3f}  (chance {m['strategy_chance']:.3f})")
+            print(f"    theme-match@{k}    = {m[f'theme_match@{k}']:.3f}  (chance {m['theme_chance']:.3f})")
+            for wording in WORDINGS:
+                if f"strategy_match@{k}/{wording}" in m:
+                    print(f"    strategy-match@{k} on {wording} wordings = {m[f'strategy_match@{k}/{wording}']:.3f}"
+                          f"  ({m[f'{wording}_queries']} queries)")
+            if m.get("twin_queries"):
+                print(f"    surface twin ranked first for {m['twin_top1']:.0%} of {m['twin_queries']} twin queries")
 
 
 def main(argv: list[str]) -> int:
@@ -98,7 +108,7 @@ def main(argv: list[str]) -> int:
         path = resolve_encoder_path(cfg.encoder)
         if path.startswith((".", "/", "~")) and not Path(path).expanduser().exists():
             raise UserError(f"encoder path does not exist: {path} (or pass --no-semantic-check)")
-    sizes = {"bank": cfg.bank_size, "train": cfg.train_size, "test": cfg.test_size}
+    sizes = {"bank": cfg.bank_size, "train": cfg.train_size, "rl": cfg.rl_size, "dev": cfg.dev_size, "test": cfg.test_size}
     semantic = cfg.encoder if cfg.semantic_check else None
     if cfg.source is not None:
         from trainer.data.build import build_from_source

@@ -1,4 +1,4 @@
-"""Leakage-safe splits: bank, RL-train and test never share a problem (normalised-text hash).
+"""Leakage-safe splits: no two splits (bank, train, rl, dev, test) share a problem (normalised-text hash).
 
 The benchmark generator avoids collisions at the source; `split_rows` splits a loaded file the same way
 (duplicates collapsed first, so a problem can never land on both sides), and `leakage_report` is the check
@@ -38,6 +38,25 @@ def leakage_report(splits: Mapping[str, Sequence[Demonstration]]) -> dict[str, i
             report[f"shared/{a}-{b}"] = len(set(hashes[a]) & set(hashes[b]))
     ids = [r.id for rows in splits.values() for r in rows]
     report["duplicate_ids"] = len(ids) - len(set(ids))
+    return report
+
+
+def exact_copies(splits: Mapping[str, Sequence[Demonstration]], held_out: Sequence[str]) -> dict[str, int]:
+    """Rows of each held-out split whose normalised worked solution, or (strategy, parameters), occurs in another
+    split: a problem whose gold solution the bank or training holds word for word, whatever its wording."""
+    def keys(row: Demonstration) -> set[str]:
+        found = {"solution:" + problem_hash(row.solution)} if row.solution else set()
+        if row.strategy and row.metadata.get("params"):
+            found.add(f"params:{row.strategy}:{sorted(row.metadata['params'].items())}")
+        return found
+
+    report: dict[str, int] = {}
+    for a in held_out:
+        for b, rows in splits.items():
+            if b in held_out:
+                continue
+            others = set().union(*(keys(r) for r in rows)) if rows else set()
+            report[f"{a}-{b}"] = sum(bool(keys(r) & others) for r in splits.get(a, []))
     return report
 
 

@@ -26,14 +26,14 @@ from trainer.data.strategies import WORDINGS
 log = logging.getLogger(__name__)
 
 POLICY_MANIFEST = "rarft_policy.json"
-SPLITS = ("bank", "train", "test")
+SPLITS = ("bank", "train", "dev")  # the warm start reads bank + train and is measured on dev, never on test
 EMBEDDED_BASE = "embedded:tiny-qwen3"
 
 
 class InitPolicyConfig(CommandConfig):
     """Build the embedded tiny Qwen3 policy (or load any HF model) and warm-start it by SFT."""
 
-    data: Path = Field(description="benchmark dir with bank.jsonl, train.jsonl, test.jsonl (from `rarft data`)")
+    data: Path = Field(description="benchmark dir with bank.jsonl, train.jsonl, dev.jsonl (from `rarft data`)")
     out: Path = Field(description="output dir: HF model folder + rarft_policy.json")
     base_model: str | None = Field(default=None, description="HF path or hub id to warm-start instead of building the tiny Qwen3 (e.g. Qwen/Qwen3-1.7B)")
     seed: int = Field(default=0, description="seed for the tokenizer corpus order, init, SFT mixture and evaluation")
@@ -69,7 +69,7 @@ class InitPolicyConfig(CommandConfig):
         "greedy accuracy 0.175 -> 0.345), 'exclude' holds them out, 'include' treats them like the rest. "
         "Rows without the mark (real data) are always used")
     # evaluation
-    eval_limit: int | None = Field(default=None, ge=1, description="evaluate on the first N test rows (default: all)")
+    eval_limit: int | None = Field(default=None, ge=1, description="evaluate on the first N dev rows (default: all)")
     eval_num_demos: int = Field(default=1, ge=1, description="demonstrations shown in the random / same-strategy conditions")
     max_new_tokens: int = Field(default=160, ge=8, description="greedy completion length limit in evaluation")
     eval_batch_size: int = Field(default=64, ge=1, description="prompts per generation batch")
@@ -87,7 +87,7 @@ class InitPolicyConfig(CommandConfig):
 def read_split(data_dir: Path, name: str) -> list[Demonstration]:
     path = data_dir / f"{name}.jsonl"
     if not path.is_file():
-        raise UserError(f"{path} not found: --data must be a dir written by `rarft data` (bank/train/test.jsonl)")
+        raise UserError(f"{path} not found: --data must be a dir written by `rarft data` (bank/train/dev.jsonl)")
     from trainer.data.io import read_rows
 
     rows = read_rows(path)
@@ -160,11 +160,11 @@ def init_policy(cfg: InitPolicyConfig) -> PolicyManifest:
         return old
     if cfg.out.exists() and old is None and any(cfg.out.iterdir()) and not cfg.overwrite:
         raise UserError(f"{cfg.out} exists and is not a policy dir; choose another --out or pass --overwrite")
-    bank, train, test = (read_split(cfg.data, s) for s in SPLITS)
+    bank, train, dev = (read_split(cfg.data, s) for s in SPLITS)
     if cfg.train_limit:
         train = train[: cfg.train_limit]
     if cfg.eval_limit:
-        test = test[: cfg.eval_limit]
+        dev = dev[: cfg.eval_limit]
 
     import torch
 
@@ -172,13 +172,13 @@ def init_policy(cfg: InitPolicyConfig) -> PolicyManifest:
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     try:
-        return _build_and_save(cfg, checksum, bank, train, test)
+        return _build_and_save(cfg, checksum, bank, train, dev)
     finally:
         torch.set_num_threads(threads)  # process-global: do not leak into the caller (e.g. a test session)
 
 
 def _build_and_save(cfg: InitPolicyConfig, checksum: str, bank: list[Demonstration], train: list[Demonstration],
-                    test: list[Demonstration]) -> PolicyManifest:
+                    dev: list[Demonstration]) -> PolicyManifest:
     import torch
 
     from trainer.policy.accuracy import policy_accuracy
@@ -214,7 +214,7 @@ def _build_and_save(cfg: InitPolicyConfig, checksum: str, bank: list[Demonstrati
     accuracy: dict[str, float] = {}
     if not cfg.skip_eval:
         t2 = time.perf_counter()
-        accuracy = policy_accuracy(model, tokenizer, test, bank, seed=cfg.seed, num_demos=cfg.eval_num_demos,
+        accuracy = policy_accuracy(model, tokenizer, dev, bank, seed=cfg.seed, num_demos=cfg.eval_num_demos,
                                    max_new_tokens=cfg.max_new_tokens, batch_size=cfg.eval_batch_size,
                                    progress=cfg.progress)
         timings["eval_s"] = time.perf_counter() - t2
@@ -227,7 +227,7 @@ def _build_and_save(cfg: InitPolicyConfig, checksum: str, bank: list[Demonstrati
         config=cfg.fingerprint(),
         training_metrics=metrics,
         timings={k: round(v, 1) for k, v in timings.items()},
-        eval_size=len(test),
+        eval_size=len(dev),
     )
     with atomic_dir(cfg.out, overwrite=True) as tmp:
         model.save_pretrained(tmp)
@@ -244,7 +244,7 @@ def main(argv: list[str]) -> int:
     print(f"policy: {cfg.out}  base={manifest.base}  parameters={manifest.num_parameters:,}")
     if acc:
         n = getattr(manifest, "eval_size", None)
-        print(f"test accuracy (greedy{f', n={n}' if n else ''}): none={acc.get('none', 0):.3f}  "
+        print(f"dev accuracy (greedy{f', n={n}' if n else ''}): none={acc.get('none', 0):.3f}  "
               f"random={acc.get('random', 0):.3f}  same_strategy={acc.get('same_strategy', 0):.3f}  "
               f"gap(same-none)={acc.get('same_strategy', 0) - acc.get('none', 0):+.3f}")
         for wording in WORDINGS:

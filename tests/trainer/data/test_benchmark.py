@@ -20,20 +20,25 @@ from trainer.verify import is_correct
 @pytest.fixture(scope="module")
 def mid():
     """Big enough for balance statistics (1,800 bank rows = 10 full rounds of the crossing), still < 1 s."""
-    return generate_benchmark(seed=7, bank_size=1800, train_size=400, test_size=200)
+    return generate_benchmark(seed=7, sizes={"bank": 1800, "train": 400, "rl": 150, "dev": 100, "test": 200})
 
 
 def _all(splits):
     return [r for rows in splits.values() for r in rows]
 
 
+SMALL = {"bank": 200, "train": 100, "rl": 40, "dev": 30, "test": 50}
+
+
 def test_deterministic_from_seed():
-    a = generate_benchmark(3, 200, 100, 50)
-    b = generate_benchmark(3, 200, 100, 50)
-    c = generate_benchmark(4, 200, 100, 50)
+    a = generate_benchmark(3, SMALL)
+    b = generate_benchmark(3, SMALL)
+    c = generate_benchmark(4, SMALL)
     assert [r.model_dump() for r in _all(a)] == [r.model_dump() for r in _all(b)]
     assert [r.problem for r in _all(a)] != [r.problem for r in _all(c)]
-    assert {k: len(v) for k, v in a.items()} == {"bank": 200, "train": 100, "test": 50}
+    assert {k: len(v) for k, v in a.items()} == SMALL
+    with pytest.raises(ValueError, match="missing"):
+        generate_benchmark(3, {"bank": 10, "train": 10, "test": 10})
 
 
 def test_at_least_twelve_strategies_and_themes(mid):
@@ -52,7 +57,7 @@ def test_theme_and_strategy_are_independent(mid):
     assert set(counts.values()) == {1800 // (len(THEMES) * len(STRATEGIES))}
     chi2, v = cramers_v(bank)
     assert chi2 == pytest.approx(0.0) and v == pytest.approx(0.0)
-    for name in ("train", "test"):  # partial rounds: near-equal marginals, no detectable association
+    for name in ("train", "rl", "dev", "test"):  # partial rounds: near-equal marginals, no detectable association
         rows = mid[name]
         table = [[sum(1 for r in rows if r.theme == t.name and r.strategy == s.name) for s in STRATEGIES] for t in THEMES]
         assert chi2_contingency(table)[1] > 0.05
@@ -61,7 +66,7 @@ def test_theme_and_strategy_are_independent(mid):
 
 
 def test_every_solution_is_verified(tiny_data):
-    for split in ("bank", "train", "test"):
+    for split in ("bank", "train", "rl", "dev", "test"):
         for row in read_rows(tiny_data / f"{split}.jsonl"):
             assert check_solution(row.problem, row.solution, row.answer) == [], row
             assert is_correct(format_completion(row.solution, row.answer), row.answer), row
@@ -98,7 +103,7 @@ def test_surface_twins_read_alike_but_differ_in_strategy(mid):
         assert other.id.startswith("bank-") or r.id.startswith("bank-")  # a twin of every query sits in the bank
         a, b = set(r.problem.lower().split()), set(other.problem.lower().split())
         assert len(a & b) / len(a | b) >= 0.4, (r.problem, other.problem)  # same scene, other question
-    assert any(r.id.startswith("test-") for r in twins)
+    assert all(r.id.startswith(("train-", "bank-")) for r in twins)  # twins are familiar wordings: never rl, dev or test
     # a twin must not hand over the answer: its partner's problem rarely contains the answer (only by chance)
     leaks = sum(r.answer in re.findall(r"\d+", rows[r.metadata["twin_of"]].problem) for r in twins)
     assert leaks / len(twins) < 0.12  # numbers are below 100, so a chance match is common (0.103 at seed 7)
@@ -133,16 +138,18 @@ def test_tiny_data_layout(tiny_data):
     from shared.manifests import DataManifest
 
     manifest = DataManifest.model_validate_json((tiny_data / "manifest.json").read_text())
-    assert manifest.sizes == {"bank": 240, "train": 120, "test": 60}
+    assert manifest.sizes == {"bank": 240, "train": 120, "rl": 60, "dev": 30, "test": 60}
     assert verify_checksums(tiny_data, manifest.files) == []
     assert len(manifest.strategies) >= 12 and len(manifest.themes) >= 12
     assert all(v == 0 for v in manifest.stats["leakage"].values())
+    assert manifest.stats["exact_copies"] and all(v == 0 for v in manifest.stats["exact_copies"].values())
 
 
 def test_surface_siblings_share_the_surface_not_the_strategy(mid):
     rows = {r.id: r for r in _all(mid)}
     queries = [r for r in rows.values() if r.metadata.get("siblings")]
-    assert any(r.id.startswith("test-") for r in queries) and any(r.id.startswith("train-") for r in queries)
+    for split in ("test", "dev", "train", "rl"):
+        assert any(r.id.startswith(f"{split}-") for r in queries), split
     for q in queries:
         decoys = [rows[x] for x in q.metadata["siblings"]]
         assert 1 <= len(decoys) <= 2
@@ -154,16 +161,16 @@ def test_surface_siblings_share_the_surface_not_the_strategy(mid):
             assert check_solution(d.problem, d.solution, d.answer) == []
 
 
-def test_wordings_split_each_strategy_into_familiar_novel_and_unseen_templates(mid):
-    """Every split has familiar and novel wordings; novel = the second half of a strategy's templates; twins are
-    familiar; unseen wordings (Strategy.unseen) are test rows only, and no bank or train row uses their templates."""
+def test_each_split_has_its_own_wordings(mid):
+    """bank and train: familiar + novel templates (twins familiar); rl: only the RL-only templates; dev and test:
+    only the unseen ones. So the warm start never reads an RL or a test wording, and no bank row shares one."""
+    expected = {"bank": {"familiar", "novel"}, "train": {"familiar", "novel"}, "rl": {"rl"}, "dev": {"unseen"},
+                "test": {"unseen"}}
     for name, rows in mid.items():
         marks = Counter(r.metadata["wording"] for r in rows)
-        novel_share = 0.1 if name == "test" else 0.2  # test spends half of its rows without a twin on unseen ones
-        assert {"familiar", "novel"} <= set(marks) and marks["novel"] >= novel_share * len(rows), (name, marks)
-        assert ("unseen" in marks) == (name == "test"), (name, marks)
-    plain_test = [r for r in mid["test"] if "twin_of" not in r.metadata]
-    assert 0.3 <= sum(r.metadata["wording"] == "unseen" for r in plain_test) / len(plain_test) <= 0.7
+        assert set(marks) == expected[name], (name, marks)
+        if name in ("bank", "train"):
+            assert marks["novel"] >= 0.2 * len(rows), (name, marks)
     for r in _all(mid):
         template = r.metadata["template"]
         strategy = STRATEGY_BY_NAME[r.strategy]
@@ -171,6 +178,20 @@ def test_wordings_split_each_strategy_into_familiar_novel_and_unseen_templates(m
             assert r.metadata["wording"] == "familiar" and "twin_pair" in r.metadata
         else:
             assert r.metadata["wording"] == strategy.wording(template)
-            assert (r.metadata["wording"] == "unseen") == (template >= len(strategy.templates))
-            assert (r.metadata["wording"] == "novel") == (len(strategy.templates) // 2 <= template < len(strategy.templates))
-    assert all(s.unseen for s in STRATEGIES)
+    # dev and test together use every strategy's unseen templates, at least 45 template clusters
+    clusters = {(r.strategy, r.metadata["template"]) for r in mid["dev"] + mid["test"]}
+    assert len(clusters) >= 45
+    assert all(len(s.unseen) >= 3 and s.rl_only for s in STRATEGIES)
+
+
+def test_no_dev_or_test_solution_is_anywhere_else(mid):
+    """The gold solution of a dev or test problem is in no other split, word for word or by (strategy, params)."""
+    from trainer.data.benchmark import held_out_solution
+    from trainer.data.splits import exact_copies
+
+    assert all(v == 0 for v in exact_copies(mid, ("dev", "test")).values())
+    for name, rows in mid.items():
+        assert all(held_out_solution(r.solution) == (name in ("dev", "test")) for r in rows), name
+    # the check itself catches a copy
+    planted = {**mid, "bank": [*mid["bank"], mid["test"][0].model_copy(update={"id": "bank-planted", "problem": "x"})]}
+    assert exact_copies(planted, ("dev", "test"))["test-bank"] == 1

@@ -13,7 +13,7 @@ from trainer.data.benchmark import GENERATOR
 from trainer.data.io import read_rows
 from trainer.data.loaders import SAMPLES_DIR
 
-TINY = ["--bank-size", "240", "--train-size", "120", "--test-size", "60", "--seed", "5"]
+TINY = ["--bank-size", "240", "--train-size", "120", "--rl-size", "60", "--dev-size", "30", "--test-size", "60", "--seed", "5"]
 
 
 def _manifest(out):
@@ -25,13 +25,15 @@ def test_writes_splits_and_manifest_then_reuses(tmp_path, capsys):
     assert rarft(["data", "--out", str(out), *TINY, "--no-semantic-check"]) == 0
     printed = capsys.readouterr().out
     manifest = _manifest(out)
-    assert sorted(p.name for p in out.iterdir()) == ["bank.jsonl", "manifest.json", "test.jsonl", "train.jsonl"]
-    assert manifest.sizes == {"bank": 240, "train": 120, "test": 60} and manifest.seed == 5
+    assert sorted(p.name for p in out.iterdir()) == ["bank.jsonl", "dev.jsonl", "manifest.json", "rl.jsonl", "test.jsonl",
+                                                      "train.jsonl"]
+    assert manifest.sizes == {"bank": 240, "train": 120, "rl": 60, "dev": 30, "test": 60} and manifest.seed == 5
     assert verify_checksums(out, manifest.files) == []
     for name, size in manifest.sizes.items():
         assert len(read_rows(out / f"{name}.jsonl")) == size
         assert f"{size} rows  sha256 {manifest.files[f'{name}.jsonl'][:16]}" in printed
     assert "leakage between splits: none" in printed
+    assert "dev/test rows whose worked solution another split holds: none" in printed
 
     assert rarft(["data", "--out", str(out), *TINY, "--no-semantic-check"]) == 0
     assert "reusing it" in capsys.readouterr().out
@@ -66,11 +68,12 @@ def test_source_file_is_split_leakage_safely(tmp_path, capsys):
     src.write_text("".join(json.dumps(r) + "\n" for r in rows + rows[:2]))  # two duplicates
     out = tmp_path / "real"
     code = rarft(["data", "--out", str(out), "--source", str(src), "--format", "gsm8k",
-                  "--bank-size", "3", "--train-size", "2", "--test-size", "1", "--no-semantic-check"])
+                  "--bank-size", "2", "--train-size", "1", "--rl-size", "1", "--dev-size", "1", "--test-size", "1",
+                  "--no-semantic-check"])
     printed = capsys.readouterr().out
     assert code == 0 and "8 rows read, 8 loaded, dropped: 2 duplicate problems" in printed
-    assert _manifest(out).sizes == {"bank": 3, "train": 2, "test": 1}
-    problems = [r.problem for name in ("bank", "train", "test") for r in read_rows(out / f"{name}.jsonl")]
+    assert _manifest(out).sizes == {"bank": 2, "train": 1, "rl": 1, "dev": 1, "test": 1}
+    problems = [r.problem for name in ("bank", "train", "rl", "dev", "test") for r in read_rows(out / f"{name}.jsonl")]
     assert len(problems) == len(set(problems)) == 6
 
 
@@ -96,7 +99,10 @@ def test_semantic_check_with_real_minilm(tmp_path, capsys):
     assert rarft(["data", "--out", str(out), *TINY]) == 0
     printed = capsys.readouterr().out
     sem = _manifest(out).stats["semantic"]
-    assert "strategy-match@4" in printed and "theme-match@4" in printed
-    assert 0.0 <= sem["strategy_match@4"] <= 1.0 and sem["k"] == 4
-    # the benchmark's point: MiniLM finds the theme, not the strategy
-    assert sem["theme_match@4"] > 0.8 > 0.4 > sem["strategy_match@4"]
+    assert "top-4 of dev against bank" in printed and "top-4 of test against bank" in printed
+    assert sem["k"] == 4
+    for split in ("dev", "test"):  # reported for each split on its own
+        m = sem[split]
+        assert m["unseen_queries"] == {"dev": 30, "test": 60}[split]
+        # the benchmark's point: MiniLM finds the theme, not the strategy
+        assert m["theme_match@4"] > 0.8 > 0.4 > m["strategy_match@4"] >= 0.0

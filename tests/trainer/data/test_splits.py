@@ -17,16 +17,18 @@ def _demo(i: int, problem: str) -> Demonstration:
 
 
 def test_generated_splits_share_no_problem(tiny_data):
-    splits = {name: read_rows(tiny_data / f"{name}.jsonl") for name in ("bank", "train", "test")}
+    splits = {name: read_rows(tiny_data / f"{name}.jsonl") for name in ("bank", "train", "rl", "dev", "test")}
     hashes = {name: {problem_hash(r.problem) for r in rows} for name, rows in splits.items()}
-    assert not hashes["bank"] & hashes["train"] and not hashes["bank"] & hashes["test"]
-    assert not hashes["train"] & hashes["test"]
+    names = list(hashes)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not hashes[a] & hashes[b], (a, b)
     assert sum(map(len, hashes.values())) == sum(map(len, splits.values()))  # no repeat within a split either
     check_no_leakage(splits)
 
 
 def test_generator_never_repeats_a_problem_at_default_sizes():
-    splits = generate_benchmark(0, 2000, 2000, 500)
+    splits = generate_benchmark(0, {"bank": 2000, "train": 2000, "rl": 600, "dev": 300, "test": 500})
     assert all(v == 0 for v in leakage_report(splits).values())
 
 
