@@ -14,10 +14,11 @@ from shared.config import CommandConfig, parse_command
 
 
 class ExperimentConfig(CommandConfig):
-    """Run the RA-RFT study end to end (data, policy, service, distillation, three arms, evaluation, report)."""
+    """Run the RA-RFT study end to end (data, policy, service, distillation, RL arms, evaluation, paired comparisons, report)."""
 
     preset: Literal["tiny", "quick", "full"] = Field(
-        default="quick", description="sizes and seeds: quick (1 seed, <= 30 min on 2 CPU cores), full (3 seeds), tiny (tests)")
+        default="quick", description="sizes and seeds: quick (3 seeds, <= 30 min on 2 CPU cores), full (3 seeds, default "
+        "sizes, the semantic arm and the retriever analysis with test labels), tiny (tests)")
     out: Path = Field(default=Path("runs/quick"), description="run dir; rerunning with the same dir skips finished stages")
     seeds: list[int] | None = Field(default=None, description="override the preset's seeds (one run per arm per seed)")
     overrides: dict[str, Any] | None = Field(
@@ -44,7 +45,7 @@ def main(argv: list[str]) -> int:
     results = Pipeline(preset, cfg.out, log=lambda s: print(s, flush=True)).run()
     print(f"rarft experiment: finished in {(time.monotonic() - t0) / 60:.1f} min; report {cfg.out / 'report.md'}")
     for c in results.get("comparisons", []):
-        print(f"  {c['arm']}({c['arm_retrieval']}) vs {c['baseline']}({c['baseline_retrieval']}): "
-              f"{c['metric']} {100 * c['arm_mean']:.1f} vs {100 * c['baseline_mean']:.1f} ({c['delta_points']:+.1f} points)")
+        print(f"  [{c['kind']}] {c['verdict']}; per seed: "
+              + ", ".join(f"{100 * d:+.1f}" for d in c["per_seed"]))
     json.dumps(results, default=str)  # fail loudly here, not in a later reader, if anything is unserialisable
     return 0

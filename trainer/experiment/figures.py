@@ -60,7 +60,7 @@ def accuracy_bars(results: dict[str, Any], path: Path) -> Path:
 def retriever_bars(results: dict[str, Any], path: Path) -> Path:
     """One panel per metric (their scales differ): semantic v0 beside distilled v1."""
     plt = _plt()
-    from trainer.experiment.report import retriever_rows
+    from trainer.experiment.results import retriever_rows
 
     rows = retriever_rows(results) or [{"label": "no retriever analysis", "values": {}}]
     versions = list(results.get("retrievers", {}))
@@ -80,10 +80,31 @@ def retriever_bars(results: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def forest_plot(results: dict[str, Any], path: Path) -> Path:
+    """The paired differences with their CIs, one row per comparison, zero marked: the verdict at a glance."""
+    plt = _plt()
+    comps = results.get("comparisons", [])
+    fig, ax = plt.subplots(figsize=(7.2, 0.6 * max(len(comps), 1) + 1.4))
+    colors = {"primary": "#2ca02c", "secondary": "#1f77b4", "descriptive": "#888888"}
+    for y, c in enumerate(reversed(comps)):
+        ax.errorbar(100 * c["estimate"], y, xerr=[[100 * (c["estimate"] - c["ci_low"])], [100 * (c["ci_high"] - c["estimate"])]],
+                    fmt="o", color=colors.get(c["kind"], "black"), capsize=4)
+    ax.axvline(0, color="black", linestyle="--", linewidth=1)
+    ax.set_yticks(range(len(comps)))
+    ax.set_yticklabels([f"{c['arm_title']} − {c['baseline_title']}" for c in reversed(comps)], fontsize=8)
+    ax.set_xlabel(f"difference in {results.get('primary_metric') or 'avg@k'} (points), 95% CI")
+    ax.set_title("Paired differences (hierarchical bootstrap over seeds, templates, problems)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def write_figures(results: dict[str, Any], directory: Path) -> list[str]:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     made = [reward_curves(results, directory / "reward_curves.png"),
             accuracy_bars(results, directory / "accuracy.png"),
+            forest_plot(results, directory / "forest.png"),
             retriever_bars(results, directory / "retrievers.png")]
     return [p.name for p in made]

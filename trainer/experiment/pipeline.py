@@ -1,8 +1,9 @@
 """The study, stage by stage: every step is a real `rarft` command in a subprocess, the service a live child.
 
     data + init-policy -> build v0 -> serve (subprocess) -> label + distill -> v1, hot-deployed
-    -> train GRPO / semantic RAG-RFT (v0) / RA-RFT (v1) per seed -> eval each arm with and without
-    retrieval -> retriever analysis -> report
+    -> train the preset's arms (GRPO / semantic RAG-RFT (v0) / RA-RFT (v1)) on the RL rows per seed
+    -> eval the warm start and each arm under the conditions the pre-registered comparisons need
+    -> retriever analysis (when the preset asks for it) -> report
 
 Layout of the run dir: data/ policy/ registry/{v0,v1}/ labels/ runs/<arm>-s<seed>/ eval/<arm>-s<seed>-<cond>/
 analysis/<version>/ logs/ stages/ report.md results.json figures/.
@@ -24,19 +25,26 @@ from trainer.experiment.service import ServiceProcess
 from trainer.experiment.stages import StageRunner, run_rarft
 
 V0, V1 = "v0", "v1"
-# arm -> (retriever version pinned during training, evaluation conditions: None = no retrieval)
+# arm -> (retriever version pinned during training, evaluation conditions: None = no retrieval). The conditions are
+# the ones the pre-registered comparisons read (trainer.experiment.comparisons), no more: every evaluation costs
+# a minute of the quick preset's 30.
 ARMS: dict[str, tuple[str | None, list[str | None]]] = {
-    "grpo": (None, [None, V0, V1]),
-    "semantic": (V0, [None, V0]),
-    "ra-rft": (V1, [None, V1]),
+    "grpo": (None, [None, V1]),
+    "semantic": (V0, [V0]),
+    "ra-rft": (V1, [V1, V0]),
 }
-BASE = "base"  # the warm-started policy every arm starts from
-BASE_CONDITIONS: list[str | None] = [None, V0, V1]
+BASE = "base"  # the warm-started policy every arm starts from, evaluated exactly like them
+BASE_CONDITIONS: list[str | None] = [None, V1]
 TRAIN_PIN_FLAG = "retriever_version"  # `rarft train` option that pins a retriever version
+EVAL_SEED_OFFSET = 1000  # the evaluation seed of training seed s is s + 1000: sampling never replays training's draws
 
 
 def cond_name(version: str | None) -> str:
     return version or "none"
+
+
+def eval_seed(seed: int) -> int:
+    return seed + EVAL_SEED_OFFSET
 
 
 def planned_stages(preset: Preset) -> list[tuple[str, float]]:
@@ -45,13 +53,13 @@ def planned_stages(preset: Preset) -> list[tuple[str, float]]:
               ("service", b.get("service", 20)), ("label", b.get("label", 120)), ("distill", b.get("distill", 120)),
               ("deploy", b.get("deploy", 10))]
     for seed in preset.seeds:
-        stages += [(f"train-{arm}-s{seed}", b.get("train", 120)) for arm in ARMS]
-    if preset.eval_base_policy:
-        stages += [(f"eval-{BASE}-{cond_name(c)}", b.get("eval", 60)) for c in BASE_CONDITIONS]
+        stages += [(f"train-{arm}-s{seed}", b.get("train", 120)) for arm in preset.arms]
+    stages += [(f"eval-{BASE}-{cond_name(c)}", b.get("eval", 60)) for c in BASE_CONDITIONS]
     for seed in preset.seeds:
-        for arm, (_, conds) in ARMS.items():
-            stages += [(f"eval-{arm}-s{seed}-{cond_name(c)}", b.get("eval", 60)) for c in conds]
-    stages += [("analysis", b.get("analysis", 60))]
+        for arm in preset.arms:
+            stages += [(f"eval-{arm}-s{seed}-{cond_name(c)}", b.get("eval", 60)) for c in ARMS[arm][1]]
+    if preset.retriever_analysis:
+        stages += [("analysis", b.get("analysis", 60))]
     stages += [("report", b.get("report", 10))]
     return stages
 
@@ -94,6 +102,14 @@ def read_train_log(run_dir: Path) -> dict[str, Any]:
         "retrieval": {key: _mean([h[key] for h in history if key in h])
                       for key in ("retrieval/with_demos", "retrieval/latency_ms", "retrieval/degraded")},
     }
+
+
+def read_per_problem(path: Path) -> dict[str, float]:
+    """problem id -> avg@k of one evaluation (its per_problem.csv): what the paired comparisons resample."""
+    import csv
+
+    with open(path, newline="") as fh:
+        return {row["id"]: float(row["accuracy"]) for row in csv.DictReader(fh)}
 
 
 def _mean(values: list[float]) -> float | None:
@@ -169,13 +185,13 @@ class Pipeline:
             deployed = self.runner.run("deploy", self._deploy_v1, inputs={"v1": v1_out["checksum"]},
                                        verify=lambda o: V1 in [v["name"] for v in self._versions().get("versions", [])])
             upstream = {"policy": policy_out["checksum"], "v0": v0_out["checksum"], "v1": v1_out["checksum"]}
-            train = {seed: {arm: self._train(arm, seed, upstream) for arm in ARMS} for seed in p.seeds}
+            train = {seed: {arm: self._train(arm, seed, upstream) for arm in p.arms} for seed in p.seeds}
             evals = self._evaluate_all(train, upstream)
         finally:
             if self.service is not None:
                 self.service.stop()
                 self.log("service stopped")
-        analysis = self._analyse(upstream)
+        analysis = self._analyse(upstream) if p.retriever_analysis else {}
         self.results = self._collect(data_out, policy_out, deployed, train, evals, analysis, t0)
 
         def write_report() -> dict[str, Any]:
@@ -217,7 +233,7 @@ class Pipeline:
         train_args = dict(p.train_args)
         # A checkpoint at the last step keeps TRL's trainer_state.json (log_history: the reward curves).
         train_args.setdefault("save_steps", train_args.get("max_steps", 50))
-        args = ["train", "--model", str(self.policy), "--train", str(self.data / "train.jsonl"), "--output-dir", str(run_dir),
+        args = ["train", "--model", str(self.policy), "--train", str(self.data / "rl.jsonl"), "--output-dir", str(run_dir),
                 "--seed", str(seed), *to_flags(train_args)]
         if version is not None:
             args += ["--retrieval-url", self.service.url, *to_flags({TRAIN_PIN_FLAG: version, "retrieval_k": p.retrieval_k,
@@ -241,7 +257,8 @@ class Pipeline:
 
     def _eval(self, name: str, model: str, version: str | None, seed: int, inputs: Any) -> dict[str, Any]:
         out = self.out / "eval" / name.removeprefix("eval-")
-        args = ["eval", "--model", model, "--data", str(self.data / "test.jsonl"), "--out", str(out), "--seed", str(seed),
+        args = ["eval", "--model", model, "--data", str(self.data / f"{self.preset.eval_split}.jsonl"), "--out", str(out),
+                "--seed", str(seed),
                 *to_flags(self.preset.eval_args)]
         if version is not None:
             args += ["--retrieval-url", self.service.url, "--version", version, "--retrieval-k", str(self.preset.retrieval_k),
@@ -251,10 +268,11 @@ class Pipeline:
             self._eval_in_process(name, args)
             res = json.loads((out / "results.json").read_text())
             return {"out": str(out), "metrics": res["metrics"], "per_strategy": res["per_strategy"],
-                    "per_wording": res.get("per_wording", {}),
+                    "per_wording": res.get("per_wording", {}), "per_problem": read_per_problem(out / "per_problem.csv"),
                     "retrieval": res.get("retrieval"), "wall_time_s": res.get("wall_time_s")}
 
-        return self.runner.run(name, fn, inputs={"eval": self.preset.eval_args, "version": version, "seed": seed,
+        return self.runner.run(name, fn, inputs={"eval": self.preset.eval_args, "split": self.preset.eval_split,
+                                                 "version": version, "seed": seed,
                                                  "retrieval": [self.preset.retrieval_k, self.preset.demo_budget_tokens], **inputs},
                                verify=lambda o: (Path(o["out"]) / "results.json").is_file())
 
@@ -279,18 +297,20 @@ class Pipeline:
                 httpx_logger.setLevel(level)
 
     def _evaluate_all(self, train: dict[int, dict[str, Any]], upstream: dict[str, Any]) -> dict[str, Any]:
-        evals: dict[str, Any] = {}
-        if self.preset.eval_base_policy:
-            evals[BASE] = {"0": {cond_name(c): self._eval(f"eval-{BASE}-{cond_name(c)}", str(self.policy), c, 0, upstream)
-                                 for c in BASE_CONDITIONS}}
-        for arm, (_, conds) in ARMS.items():
+        """The warm start once (the first seed's evaluation seed), every arm once per seed, each with an evaluation
+        seed that is never its training seed."""
+        first = eval_seed(self.preset.seeds[0])
+        evals: dict[str, Any] = {BASE: {str(self.preset.seeds[0]): {
+            cond_name(c): self._eval(f"eval-{BASE}-{cond_name(c)}", str(self.policy), c, first, upstream)
+            for c in BASE_CONDITIONS}}}
+        for arm in self.preset.arms:
             evals[arm] = {}
             for seed in self.preset.seeds:
                 t = train[seed][arm]
                 evals[arm][str(seed)] = {
-                    cond_name(c): self._eval(f"eval-{arm}-s{seed}-{cond_name(c)}", t["model"], c, seed,
+                    cond_name(c): self._eval(f"eval-{arm}-s{seed}-{cond_name(c)}", t["model"], c, eval_seed(seed),
                                              {"model": t["checksum"], **upstream})
-                    for c in conds}
+                    for c in ARMS[arm][1]}
         return evals
 
     def _analyse(self, upstream: dict[str, Any]) -> dict[str, Any]:
@@ -300,12 +320,15 @@ class Pipeline:
         p = self.preset
         out = self.out / "analysis"
         test_labels = self.out / "analysis-labels" / "test-labels.jsonl"
+        # The policy's benefit@k of each version's top-k is measured with the test labels (the full preset); the quick
+        # one reports the retrievers' strategy-match only, which needs no policy forward passes.
+        policy = ["--policy", str(self.policy)] if p.test_label_queries else []
         args = ["eval-retriever", "--version", str(self.registry / V1), "--compare", str(self.registry / V0),
-                "--data", str(self.data), "--policy", str(self.policy), "--out", str(out), "--overwrite",
+                "--data", str(self.data), "--split", p.eval_split, *policy, "--out", str(out), "--overwrite",
                 *to_flags(p.retriever_eval_args)]
         label_args = {k: v for k, v in p.label_args.items() if k not in ("num_queries", "split")}
         label = ["label", "--policy", str(self.policy), "--data", str(self.data), "--retriever", str(self.registry / V0),
-                 "--split", "test", "--num-queries", str(p.test_label_queries), "--out", str(test_labels),
+                 "--split", p.eval_split, "--num-queries", str(p.test_label_queries), "--out", str(test_labels),
                  *to_flags(label_args)]
 
         def fn() -> dict[str, Any]:
@@ -318,6 +341,7 @@ class Pipeline:
             return {"out": str(out), **json.loads((out / "results.json").read_text())}
 
         return self.runner.run("analysis", fn, inputs={"args": p.retriever_eval_args, "test_labels": p.test_label_queries,
+                                                       "split": p.eval_split,
                                                        "label_args": label_args, **upstream},
                                verify=lambda o: (Path(o["out"]) / "results.json").is_file())
 

@@ -7,16 +7,20 @@ stage, used for the ETA line (the measured times are what the report shows).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Preset(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    seeds: list[int] = Field(description="one training run per arm per seed; every seed is reported")
+    seeds: list[int] = Field(description="training seeds: one RL run per arm per seed, sharing one warm start and one v1; "
+                             "seed s is evaluated with seed s + 1000. Every seed is reported")
+    arms: list[Literal["grpo", "semantic", "ra-rft"]] = Field(
+        default=["grpo", "semantic", "ra-rft"], description="RL arms to train (grpo and ra-rft are required: the primary "
+        "comparison); without 'semantic' the reasoning-aware contrast is RA-RFT with v1 vs with v0 at test")
     data_args: dict[str, Any] = Field(default_factory=dict, description="flags of `rarft data`")
     policy_args: dict[str, Any] = Field(default_factory=dict, description="flags of `rarft init-policy`")
     build_args: dict[str, Any] = Field(default_factory=dict, description="flags of `rarft build-retriever`")
@@ -28,10 +32,20 @@ class Preset(BaseModel):
     retriever_eval_args: dict[str, Any] = Field(default_factory=dict, description="flags of `rarft eval-retriever`")
     retrieval_k: int = Field(default=2, ge=1, description="demonstrations per problem, in training (--retrieval-k) and evaluation")
     demo_budget_tokens: int = Field(default=768, ge=1, description="token budget of the demonstrations, in training and evaluation")
-    eval_base_policy: bool = Field(default=True, description="also evaluate the warm-started policy (the arms' common start)")
+    eval_split: Literal["dev", "test"] = Field(
+        default="test", description="split every evaluation reads: 'dev' for sweeps and default choices, 'test' only for "
+        "the final run of settings fixed beforehand")
+    retriever_analysis: bool = Field(default=True, description="run `rarft eval-retriever` on the test queries (v1 beside v0)")
     test_label_queries: int = Field(default=0, ge=0, description="test queries to label with the policy in the analysis, "
                                     "so nDCG@k against gold benefit is measured on held-out queries (0: skip)")
     budget_s: dict[str, float] = Field(default_factory=dict, description="planned seconds per stage kind, for the ETA")
+
+    @field_validator("arms")
+    @classmethod
+    def _primary_arms(cls, arms: list[str]) -> list[str]:
+        if not {"grpo", "ra-rft"} <= set(arms):
+            raise ValueError("arms must include 'grpo' and 'ra-rft' (the primary comparison)")
+        return list(dict.fromkeys(arms))
 
 
 # Stage kinds for the ETA: data, policy, retriever, service, label, distill, deploy, train (per run),
@@ -43,8 +57,10 @@ _TRAIN_COMMON = {"report_to": "none", "logging_steps": 1, "save_only_model": "tr
 
 TINY = Preset(  # the end-to-end test: every stage real, sizes as small as still exercise it
     name="tiny",
-    seeds=[0],
-    data_args={"bank_size": 240, "train_size": 120, "test_size": 60, "semantic_check": False},
+    seeds=[0, 1],  # two seeds: the seed level of the bootstrap is exercised
+    arms=["grpo", "ra-rft"],
+    data_args={"bank_size": 240, "train_size": 120, "rl_size": 60, "dev_size": 30, "test_size": 60,
+               "semantic_check": False},
     policy_args={"vocab_size": 512, "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
                  "num_key_value_heads": 1, "intermediate_size": 192, "max_demos": 1, "epochs": 4, "batch_size": 8, "learning_rate": 3e-3,
                  "warmup_steps": 5, "eval_limit": 8, "max_new_tokens": 48, "progress": False},
@@ -57,30 +73,27 @@ TINY = Preset(  # the end-to-end test: every stage real, sizes as small as still
     retriever_eval_args={"num_queries": 0},  # all 60: the labelled test queries (a seeded subset) must be among them
     retrieval_k=1,
     demo_budget_tokens=256,
-    eval_base_policy=False,
     test_label_queries=6,
     budget_s={"data": 5, "policy": 30, "retriever": 15, "service": 15, "label": 20, "distill": 30, "deploy": 5,
               "train": 30, "eval": 15, "analysis": 15, "report": 5},
 )
 
-QUICK = Preset(  # the README's first command: one seed, the whole study in <= 30 min on 2 CPU cores
+QUICK = Preset(  # the README's first command: three seeds of the primary comparison in <= 30 min on 2 CPU cores
     name="quick",
-    seeds=[0],
-    data_args={"bank_size": 1500, "train_size": 2000, "test_size": 300},  # the warm start needs ~1,000 SFT steps
+    seeds=[0, 1, 2],
+    arms=["grpo", "ra-rft"],  # the semantic arm is the full preset's; here v1 vs v0 is RA-RFT's own test condition
+    data_args={"bank_size": 1500, "train_size": 2000, "rl_size": 600, "dev_size": 300, "test_size": 300},
     policy_args={"eval_limit": 100, "progress": False},
     label_args={"num_queries": 120, "num_semantic": 8, "num_random": 8, "progress": False},
     distill_args={"learning_rate": 1e-4, "progress": False},  # 120 labelled queries: 14 steps, so a larger step
-    # 96 steps of 4 prompts x 4 samples and all 300 test problems x 8 samples: 23.6-29.0 min end to end on an idle
-    # 2-core box (init-policy 9.7-11.5 min of it; docs/experiment.md has every stage)
     train_args={**_TRAIN_COMMON, "max_steps": 96, "num_generations": 4, "per_device_train_batch_size": 16,
                 "max_completion_length": 128},
     eval_args={"k": 8, "limit": 300, "max_new_tokens": 128, "temperature": 0.7},
     retriever_eval_args={"num_queries": 300},
     retrieval_k=2,
-    test_label_queries=60,
-    eval_base_policy=False,  # init-policy already measures it (greedy, none/random/same-strategy) and the report shows it
+    test_label_queries=0,  # benefit@k and nDCG against test labels are the full preset's (policy passes cost minutes)
     budget_s={"data": 90, "policy": 600, "retriever": 30, "service": 20, "label": 150, "distill": 180, "deploy": 10,
-              "train": 120, "eval": 150, "analysis": 60, "report": 10},
+              "train": 120, "eval": 60, "analysis": 30, "report": 10},
 )
 
 FULL = Preset(  # >= 3 seeds at the benchmark's default sizes: the comparison the report's verdict can lean on

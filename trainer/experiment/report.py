@@ -12,17 +12,8 @@ from typing import Any
 
 from shared.artifacts import atomic_write_text
 from trainer.data.strategies import WORDINGS
-
-ARM_TITLES = {"base": "warm-started policy (no RL)", "grpo": "GRPO", "semantic": "semantic RAG-RFT", "ra-rft": "RA-RFT"}
-RETRIEVAL_TITLES = {"none": "no retrieval", "v0": "semantic v0", "v1": "distilled v1"}
-# Retriever-analysis metrics shown in the report, matched by substring of the flattened key, in this order.
-RETRIEVER_METRICS = [("strategy_match@", "strategy-match@{k}"),
-                     ("strategy_match@/unseen", "strategy-match@{k} on unseen wordings (no bank row phrased alike)"),
-                     ("ndcg@", "nDCG@{k}"),
-                     ("benefit@", "benefit of the top-{k} (policy, vs no demo)"),
-                     ("distinct_strategies@", "distinct strategies in the top-{k}"),
-                     ("pairwise_distance@", "mean pairwise distance of the top-{k}, all embedded by one reference encoder")]
-
+from trainer.experiment.comparisons import ARM_TITLES, RETRIEVAL_TITLES
+from trainer.experiment.results import retriever_rows
 
 def pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}"
@@ -34,44 +25,63 @@ def fmt_metric(m: dict[str, Any]) -> str:
     return text + (f" ({', '.join(pct(v) for v in m['values'])})" if m["n"] > 1 else "")
 
 
-def retriever_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows of the retriever table: the standard metrics found in the analysis output, for each version."""
-    retrievers = results.get("retrievers", {})
-    rows = []
-    for needle, label in RETRIEVER_METRICS:
-        values = {}
-        found = None
-        prefix, _, suffix = needle.partition("/")  # "strategy_match@/unseen": a per-wording key ending in /unseen
-        for version, flat in retrievers.items():
-            key = next((k for k in sorted(flat, key=len) if k.lower().replace("-", "_").startswith(prefix)
-                        and (k.endswith("/" + suffix) if suffix else "/" not in k.split("@")[-1])), None)
-            if key is not None:
-                values[version] = flat[key]
-                found = key
-        if values:
-            rows.append({"label": label.format(k=found.split("@")[-1].split("/")[0]), "key": found, "values": values})
-    return rows
+def points(x: float) -> str:
+    return f"{100 * x:+.1f}"
+
+
+def split_name(results: dict[str, Any]) -> str:
+    if results.get("eval_split", "test") == "dev":
+        return "dev split (a sweep run: settings are chosen here; test was not read)"
+    return "test split, read once at the end of a run whose settings were fixed on dev"
+
+
+def design_section(results: dict[str, Any]) -> list[str]:
+    """The comparison as fixed before the run (from the preset's arms), stated before any number."""
+    st = results.get("statistic", {})
+    out = ["## The comparison, fixed before the numbers", "",
+           f"Metric: {results.get('primary_metric') or 'avg@k'} on the {split_name(results)}. "
+           f"Statistic: {st.get('kind', 'paired bootstrap')} ({st.get('n_resamples', '?')} resamples), "
+           f"{int(100 * st.get('confidence', 0.95))}% percentile CIs, {st.get('p_value', '')}; "
+           f"{st.get('correction', '')}. The verdict is the CI's, never the point estimate.", ""]
+    for d in results.get("design", []):
+        arm = f"{ARM_TITLES[d['arm'][0]]} ({RETRIEVAL_TITLES[d['arm'][1]]} at test)"
+        base = f"{ARM_TITLES[d['baseline'][0]]} ({RETRIEVAL_TITLES[d['baseline'][1]]} at test)"
+        out.append(f"- **{d['kind']}** ({d['name']}): {d['question']} {arm} minus {base}.")
+    return out
 
 
 def verdict(results: dict[str, Any]) -> list[str]:
-    lines = []
-    for c in results.get("comparisons", []):
-        arm = f"{ARM_TITLES[c['arm']]} ({RETRIEVAL_TITLES[c['arm_retrieval']]} at test)"
-        base = f"{ARM_TITLES[c['baseline']]} ({RETRIEVAL_TITLES[c['baseline_retrieval']]} at test)"
-        sign = "+" if c["delta"] >= 0 else ""
-        if c["num_seeds"] < 2:
-            strength = "one seed only, so this is a single measurement, not evidence of a difference"
-        elif c["clear"]:
-            strength = f"over {c['num_seeds']} seeds the gap exceeds the seed spread"
-        else:
-            strength = f"over {c['num_seeds']} seeds the gap is within the seed spread (not a clear difference)"
-        # two decimals when one would print a real (e.g. one-sample) difference as "7.2% vs 7.2% (-0.0 points)"
-        digits = 2 if c["delta"] and round(c["delta_points"], 1) == 0 else 1
-        lines.append(f"- {arm} **{c['outcome']}** {base} on {c['metric']}: {100 * c['arm_mean']:.{digits}f}% vs "
-                     f"{100 * c['baseline_mean']:.{digits}f}% ({sign}{c['delta_points']:.{digits}f} points); {strength}.")
+    comps = {c["name"]: c for c in results.get("comparisons", [])}
+    lines = [f"- {c['kind'].capitalize()}: {c['verdict']}." for c in results.get("comparisons", [])
+             if c["kind"] != "descriptive"]
+    primary, rl = comps.get("primary"), comps.get("rl_stage")
+    if primary and rl and primary["ci_low"] > 0 and not (rl["ci_low"] > 0 and rl.get("p_holm", 1.0) < 0.05):
+        lines.append("- The gain is retrieval at inference, not RFT: RA-RFT does not beat GRPO given the same "
+                     f"demonstrations at test (95% CI {points(rl['ci_low'])} to {points(rl['ci_high'])} points).")
+    if primary and len(primary["seeds"]) < 2:
+        lines.append("- One seed only: the CI covers templates and problems, not training runs.")
     if not lines:
         lines.append("- No comparison could be made: an arm's evaluation is missing.")
     return lines
+
+
+def comparison_table(results: dict[str, Any]) -> list[str]:
+    comps = results.get("comparisons", [])
+    if not comps:
+        return []
+    seeds = sorted({s for c in comps for s in c["seeds"]})
+    out = ["", "## Paired differences (points of avg@k)", "",
+           "Each row: arm minus baseline over the same test problems; 'per seed' is each training seed's mean "
+           "difference. Descriptive rows (RL against the warm start) are outside the Holm correction.", "",
+           "| kind | comparison | difference | 95% CI | one-sided p | Holm p | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+           "|---|---|---|---|---|---|" + "---|" * len(seeds)]
+    for c in comps:
+        per_seed = dict(zip(c["seeds"], c["per_seed"]))
+        holm_p = f"{c['p_holm']:.4f}" if c.get("p_holm") is not None else "-"
+        out.append(f"| {c['kind']} | {c['arm_title']} − {c['baseline_title']} | {points(c['estimate'])} | "
+                   f"{points(c['ci_low'])} to {points(c['ci_high'])} | {c['p_one_sided']:.4f} | {holm_p} | "
+                   + " | ".join(points(per_seed[s]) if s in per_seed else "-" for s in seeds) + " |")
+    return out
 
 
 def wording_table(results: dict[str, Any]) -> list[str]:
@@ -104,9 +114,9 @@ def render_report(results: dict[str, Any]) -> str:
            f"them: {sum(t['elapsed_s'] for t in results.get('stages', {}).values()) / 60:.1f} min). "
            "Every number below was measured in this run "
            f"({n_seeds} seed(s) per arm; every seed is shown).", "",
-           "## Verdict", "", *verdict(results), "",
+           *design_section(results), "", "## Verdict", "", *verdict(results), *comparison_table(results), "",
            f"## Test accuracy ({metric}, pass@k) per arm and retrieval condition", "",
-           f"Accuracies in percent on the test split ({ev.get('limit', 'all')} problems, k={ev.get('k', '?')} samples at "
+           f"Accuracies in percent on the {split_name(results)} ({ev.get('limit', 'all')} problems, k={ev.get('k', '?')} samples at "
            f"temperature {ev.get('temperature', '?')}); avg@k is the mean accuracy over the k samples (the paper's avg@32 "
            "with k=32), pass@k the unbiased estimator 1 - C(n-c,k)/C(n,k). With several seeds: mean ± std (per-seed values). "
            "'strategy match of demos' is the fraction of retrieved demonstrations sharing the problem's strategy.", "",
@@ -149,7 +159,7 @@ def render_report(results: dict[str, Any]) -> str:
     policy = results.get("policy") or {}
     if policy:
         acc = ", ".join(f"{k} {pct(v)}%" for k, v in policy.get("accuracy", {}).items())
-        out.append(f"- Warm-started policy: {policy.get('num_parameters', '?'):,} parameters, greedy test accuracy by "
+        out.append(f"- Warm-started policy: {policy.get('num_parameters', '?'):,} parameters, greedy dev accuracy by "
                    f"demonstration: {acc}." if isinstance(policy.get("num_parameters"), int) else f"- Policy: {policy}")
     for v, m in results.get("retriever_versions", {}).items():
         out.append(f"- Retriever {v}: {m.get('num_demonstrations')} demonstrations, dim {m.get('dim')}, index {m.get('index_type')}, "

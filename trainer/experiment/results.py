@@ -11,7 +11,7 @@ from typing import Any
 from trainer.evaluation.metrics import mean_and_spread
 from trainer.experiment.presets import Preset
 
-PRIMARY_CONDITION = {"grpo": "none", "semantic": "v0", "ra-rft": "v1"}  # each arm as it was trained
+N_RESAMPLES = 10_000  # the bootstrap's resamples: the CI's own Monte-Carlo error is then ~0.1 point
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -60,30 +60,11 @@ def build_table(evals: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def compare(table: list[dict[str, Any]], metric: str, arm: str, arm_cond: str, base: str = "grpo",
-            base_cond: str = "none") -> dict[str, Any] | None:
-    """RA-RFT vs GRPO: difference of the means, and whether it exceeds the seed spread."""
-    def find(a: str, c: str):
-        return next((r for r in table if r["arm"] == a and r["retrieval"] == c), None)
+def template_clusters(test_file: Path) -> dict[str, str]:
+    """problem id -> 'strategy/template': problems written from one template share a cluster in the bootstrap."""
+    from trainer.data.io import read_rows
 
-    x, y = find(arm, arm_cond), find(base, base_cond)
-    if x is None or y is None or metric not in x["metrics"]:
-        return None
-    mx, my = x["metrics"][metric], y["metrics"][metric]
-    delta = mx["mean"] - my["mean"]
-    n = min(mx["n"], my["n"])
-    spread = max(mx["std"], my["std"])
-    if delta > 0:
-        outcome = "beat"
-    elif delta < 0:
-        outcome = "lost to"
-    else:
-        outcome = "tied"
-    # The gap is only called clear when there are >= 2 seeds and it exceeds both the per-arm std and the seed ranges' overlap.
-    clear = n >= 2 and abs(delta) > 2 * spread and (mx["min"] > my["max"] or mx["max"] < my["min"])
-    return {"metric": metric, "arm": arm, "arm_retrieval": arm_cond, "baseline": base, "baseline_retrieval": base_cond,
-            "arm_mean": mx["mean"], "baseline_mean": my["mean"], "delta": delta, "delta_points": 100 * delta,
-            "num_seeds": n, "max_std": spread, "outcome": outcome, "clear": clear}
+    return {r.id: f"{r.strategy}/{r.metadata.get('template', r.id)}" for r in read_rows(test_file)}
 
 
 def retriever_table(analysis: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -92,21 +73,43 @@ def retriever_table(analysis: dict[str, Any]) -> dict[str, dict[str, float]]:
     return {v: flatten(versions[v]) for v in sorted(versions)}
 
 
+# Retriever-analysis metrics shown in the report, matched by substring of the flattened key, in this order.
+RETRIEVER_METRICS = [("strategy_match@", "strategy-match@{k}"),
+                     ("strategy_match@/unseen", "strategy-match@{k} on unseen wordings (no bank row phrased alike)"),
+                     ("ndcg@", "nDCG@{k}"),
+                     ("benefit@", "benefit of the top-{k} (policy, vs no demo)"),
+                     ("distinct_strategies@", "distinct strategies in the top-{k}"),
+                     ("pairwise_distance@", "mean pairwise distance of the top-{k}, all embedded by one reference encoder")]
+
+
+def retriever_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of the retriever table: the standard metrics found in the analysis output, for each version."""
+    retrievers = results.get("retrievers", {})
+    rows = []
+    for needle, label in RETRIEVER_METRICS:
+        values = {}
+        found = None
+        prefix, _, suffix = needle.partition("/")  # "strategy_match@/unseen": a per-wording key ending in /unseen
+        for version, flat in retrievers.items():
+            key = next((k for k in sorted(flat, key=len) if k.lower().replace("-", "_").startswith(prefix)
+                        and (k.endswith("/" + suffix) if suffix else "/" not in k.split("@")[-1])), None)
+            if key is not None:
+                values[version] = flat[key]
+                found = key
+        if values:
+            rows.append({"label": label.format(k=found.split("@")[-1].split("/")[0]), "key": found, "values": values})
+    return rows
+
+
 def build_results(*, preset: Preset, out: Path, data_dir: Path, policy_dir: Path, registry: Path, deployed: dict[str, Any],
                   train: dict[int, dict[str, Any]], evals: dict[str, Any], analysis: dict[str, Any],
                   timings: dict[str, Any], started_at: float) -> dict[str, Any]:
+    from trainer.experiment.comparisons import planned_comparisons, run_comparisons
+
     table = build_table(evals)
     keys = accuracy_keys(evals)
     avg_key = next((k for k in keys if k.startswith("avg@")), keys[0] if keys else None)
-    comparisons = []
-    if avg_key:
-        for arm_cond in ("v1", "none"):
-            c = compare(table, avg_key, "ra-rft", arm_cond)
-            if c:
-                comparisons.append(c)
-        c = compare(table, avg_key, "ra-rft", "v1", base="semantic", base_cond="v0")
-        if c:
-            comparisons.append(c)
+    comparisons = run_comparisons(evals, preset.arms, template_clusters(data_dir / f"{preset.eval_split}.jsonl"), N_RESAMPLES)
     versions = {}
     for v in ("v0", "v1"):
         m = _read(registry / v / "manifest.json")
@@ -134,6 +137,12 @@ def build_results(*, preset: Preset, out: Path, data_dir: Path, policy_dir: Path
         "evals": evals,
         "table": table,
         "primary_metric": avg_key,
+        "eval_split": preset.eval_split,
+        "design": [{"name": c.name, "kind": c.kind, "question": c.question, "arm": list(c.arm), "baseline": list(c.baseline)}
+                   for c in planned_comparisons(preset.arms)],
+        "statistic": {"kind": "paired per-problem difference of avg@k, hierarchical bootstrap over seeds, then "
+                      "templates, then problems", "n_resamples": N_RESAMPLES, "confidence": 0.95,
+                      "p_value": "one-sided, H1: difference > 0", "correction": "Holm over the secondary comparisons"},
         "comparisons": comparisons,
         "retrievers": retriever_table(analysis),
         "retriever_analysis": {k: v for k, v in analysis.items() if k != "versions"},

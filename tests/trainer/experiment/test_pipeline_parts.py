@@ -11,11 +11,15 @@ from trainer.experiment.service import ServiceProcess
 
 
 def test_planned_stages_cover_every_arm_seed_and_condition():
-    names = [n for n, _ in planned_stages(get_preset("full"))]
+    full = get_preset("full")
+    names = [n for n, _ in planned_stages(full)]
     assert names[:7] == ["data", "policy", "retriever-v0", "service", "label", "distill", "deploy"]
-    assert sum(n.startswith("train-") for n in names) == 3 * len(ARMS)
-    assert "eval-ra-rft-s2-v1" in names and "eval-grpo-s1-v0" in names and "eval-base-none" in names
+    assert sum(n.startswith("train-") for n in names) == len(full.seeds) * len(ARMS)
+    assert "eval-ra-rft-s2-v1" in names and "eval-ra-rft-s1-v0" in names and "eval-semantic-s1-v0" in names
+    assert "eval-base-none" in names and "eval-base-v1" in names and "eval-grpo-s0-v0" not in names
     assert names[-2:] == ["analysis", "report"] and len(names) == len(set(names))
+    quick = get_preset("quick")
+    assert not any(n.startswith("train-semantic") for n, _ in planned_stages(quick)) and quick.arms == ["grpo", "ra-rft"]
 
 
 def test_model_dir_and_reward_curve_from_checkpoint(tmp_path):

@@ -1,31 +1,49 @@
 """report.md and figures from a results dict: every number shown is the one in results.json."""
 
 import json
+import random
 import re
 
 import pytest
 
+from trainer.experiment.comparisons import planned_comparisons, run_comparisons
 from trainer.experiment.presets import get_preset, to_flags
-from trainer.experiment.report import render_report, retriever_rows, verdict, write_report_dir
-from trainer.experiment.results import build_table, compare
+from trainer.experiment.report import render_report, verdict, write_report_dir
+from trainer.experiment.results import build_table, retriever_rows
+
+PROBLEMS = [f"test-{i:05d}" for i in range(90)]
+CLUSTERS = {p: f"s{i % 15}/t{i % 45}" for i, p in enumerate(PROBLEMS)}  # 45 template clusters of 2
 
 
-def make_results(seeds=(0, 1, 2), ra_rft=(0.50, 0.55, 0.60), grpo=(0.30, 0.32, 0.31)):
-    def m(avg, p1):
-        return {"metrics": {"avg@4": avg, "pass@1": p1, "pass@4": min(1.0, avg + 0.2), "demo_strategy_match": 0.75},
-                "per_wording": {"familiar": {"avg@4": avg + 0.1, "num_problems": 3},
-                                "unseen": {"avg@4": avg - 0.2, "num_problems": 2}}}
+def per_problem(mean: float, seed: int) -> dict[str, float]:
+    """avg@4 per problem around `mean`: quarter steps, like 4 samples give."""
+    rng = random.Random(seed)
+    return {p: min(1.0, max(0.0, round(4 * (mean + rng.uniform(-0.25, 0.25))) / 4)) for p in PROBLEMS}
+
+
+def make_results(seeds=(0, 1, 2), ra_rft=(0.50, 0.55, 0.60), grpo=(0.30, 0.32, 0.31), n_resamples=2000):
+    def m(avg, seed):
+        pp = per_problem(avg, seed)
+        mean = sum(pp.values()) / len(pp)
+        return {"metrics": {"avg@4": mean, "pass@4": min(1.0, mean + 0.2), "demo_strategy_match": 0.75},
+                "per_wording": {"unseen": {"avg@4": mean, "num_problems": len(pp)}}, "per_problem": pp}
 
     evals = {
-        "grpo": {str(s): {"none": m(grpo[i], grpo[i]), "v1": m(grpo[i] + 0.05, grpo[i] + 0.05)} for i, s in enumerate(seeds)},
-        "ra-rft": {str(s): {"none": m(ra_rft[i] - 0.1, ra_rft[i] - 0.1), "v1": m(ra_rft[i], ra_rft[i])} for i, s in enumerate(seeds)},
+        "base": {str(seeds[0]): {"none": m(0.25, 100), "v1": m(0.28, 101)}},
+        "grpo": {str(s): {"none": m(grpo[i], 10 + s), "v1": m(grpo[i] + 0.05, 20 + s)} for i, s in enumerate(seeds)},
+        "ra-rft": {str(s): {"v0": m(ra_rft[i] - 0.1, 30 + s), "v1": m(ra_rft[i], 40 + s)} for i, s in enumerate(seeds)},
     }
+    arms = ["grpo", "ra-rft"]
     table = build_table(evals)
+    preset = get_preset("tiny", {"seeds": list(seeds)})
     return {
-        "preset": "test", "config": get_preset("tiny", {"seeds": list(seeds)}).model_dump(), "run_dir": "/tmp/x",
+        "preset": "test", "config": preset.model_dump(), "run_dir": "/tmp/x",
         "started_at": "2026-01-01T00:00:00Z", "finished_at": "2026-01-01T00:10:00Z", "wall_time_s": 600.0,
         "evals": evals, "table": table, "primary_metric": "avg@4",
-        "comparisons": [c for c in (compare(table, "avg@4", "ra-rft", "v1"), compare(table, "avg@4", "ra-rft", "none")) if c],
+        "design": [{"name": c.name, "kind": c.kind, "question": c.question, "arm": list(c.arm), "baseline": list(c.baseline)}
+                   for c in planned_comparisons(arms)],
+        "statistic": {"kind": "paired bootstrap", "n_resamples": n_resamples, "confidence": 0.95},
+        "comparisons": run_comparisons(evals, arms, CLUSTERS, n_resamples=n_resamples),
         "retrievers": {"v0": {"strategy_match@4": 0.1, "strategy_match@4/unseen": 0.05, "distinct_strategies@4": 3.2},
                        "v1": {"strategy_match@4": 0.85, "strategy_match@4/unseen": 0.6, "distinct_strategies@4": 1.4}},
         "train": {"grpo": {str(s): {"reward_curve": [{"step": 1, "reward": 0.2}, {"step": 2, "reward": 0.3}],
@@ -34,54 +52,81 @@ def make_results(seeds=(0, 1, 2), ra_rft=(0.50, 0.55, 0.60), grpo=(0.30, 0.32, 0
     }
 
 
-def test_table_means_and_every_seed_in_report():
+def test_design_is_fixed_by_the_arms():
+    names = [(c.name, c.kind, c.arm, c.baseline) for c in planned_comparisons(["grpo", "ra-rft"])]
+    assert names[:3] == [("primary", "primary", ("ra-rft", "v1"), ("grpo", "none")),
+                         ("rl_stage", "secondary", ("ra-rft", "v1"), ("grpo", "v1")),
+                         ("reasoning_aware", "secondary", ("ra-rft", "v1"), ("ra-rft", "v0"))]
+    with_semantic = planned_comparisons(["grpo", "semantic", "ra-rft"])
+    assert with_semantic[2].baseline == ("semantic", "v0")
+
+
+def test_clear_gain_is_reported_from_the_ci_with_every_seed():
     results = make_results()
-    row = next(r for r in results["table"] if r["arm"] == "ra-rft" and r["retrieval"] == "v1")
-    assert row["metrics"]["avg@4"]["mean"] == pytest.approx(0.55)
-    assert row["metrics"]["avg@4"]["std"] == pytest.approx(0.05)
+    comps = {c["name"]: c for c in results["comparisons"]}
+    primary = comps["primary"]
+    arm_means = [results["evals"]["ra-rft"][s]["v1"]["metrics"]["avg@4"] for s in ("0", "1", "2")]
+    base_means = [results["evals"]["grpo"][s]["none"]["metrics"]["avg@4"] for s in ("0", "1", "2")]
+    assert primary["per_seed"] == pytest.approx([a - b for a, b in zip(arm_means, base_means)])
+    assert primary["estimate"] == pytest.approx(sum(arm_means) / 3 - sum(base_means) / 3)
+    assert 0 < primary["ci_low"] < primary["estimate"] < primary["ci_high"]
+    assert "p_holm" in comps["rl_stage"] and "p_holm" in comps["reasoning_aware"] and "p_holm" not in primary
+    assert comps["rl_moved_grpo"]["kind"] == "descriptive"
     text = render_report(results)
-    line = next(ln for ln in text.splitlines() if ln.startswith("| RA-RFT | distilled v1"))
-    assert "55.0 ± 5.0 (50.0, 55.0, 60.0)" in line
-    assert "RA-RFT (distilled v1 at test) **beat** GRPO (no retrieval at test) on avg@4: 55.0% vs 31.0% (+24.0 points)" in text
-    assert "gap exceeds the seed spread" in text
+    assert f"RA-RFT (distilled v1) beats GRPO (no retrieval) by {100 * primary['estimate']:.1f} points" in text
+    assert f"{100 * primary['ci_low']:.1f} to {100 * primary['ci_high']:.1f}" in text
+    line = next(ln for ln in text.splitlines() if ln.startswith("| primary |"))
+    for value in primary["per_seed"]:
+        assert f"{100 * value:+.1f}" in line
+    assert "fixed before the numbers" in text.split("## Verdict")[0]
     assert "| strategy-match@4 | 0.100 | 0.850 |" in text
-    assert "| strategy-match@4 on unseen wordings (no bank row phrased alike) | 0.050 | 0.600 |" in text
     assert "reused from an earlier run" in text
-    assert row["by_wording"]["unseen"]["mean"] == pytest.approx(0.35)
-    worded = next(ln for ln in text.split("### By question wording")[1].splitlines() if ln.startswith("| RA-RFT | distilled v1"))
-    assert worded == "| RA-RFT | distilled v1 | 65.0 ± 5.0 (60.0, 65.0, 70.0) | 35.0 ± 5.0 (30.0, 35.0, 40.0) |"
 
 
-def test_negative_and_single_seed_results_are_stated_as_such():
-    results = make_results(seeds=(0,), ra_rft=(0.20,), grpo=(0.30,))
-    lines = verdict(results)
-    assert "**lost to**" in lines[0] and "-10.0 points" in lines[0] and "one seed only" in lines[0]
-    one_sample = verdict(make_results(seeds=(0,), ra_rft=(0.07166666666666667,), grpo=(0.07208333333333333,)))
-    assert "**lost to**" in one_sample[0] and "7.17% vs 7.21% (-0.04 points)" in one_sample[0]
-    close = make_results(ra_rft=(0.30, 0.40, 0.33), grpo=(0.31, 0.29, 0.36))
-    assert "within the seed spread" in verdict(close)[0]
+def test_null_and_negative_results_are_stated_as_such():
+    null = make_results(ra_rft=(0.31, 0.30, 0.32), grpo=(0.31, 0.30, 0.32))
+    primary = next(c for c in null["comparisons"] if c["name"] == "primary")
+    assert primary["ci_low"] < 0 < primary["ci_high"]
+    assert any("no evidence of a difference" in line for line in verdict(null))
+    worse = make_results(ra_rft=(0.10, 0.12, 0.11), grpo=(0.40, 0.42, 0.41))
+    assert any("worse than" in line for line in verdict(worse))
+    one = make_results(seeds=(0,), ra_rft=(0.5,), grpo=(0.3,))
+    assert any("One seed only" in line for line in verdict(one))
+
+
+def test_gain_only_at_inference_is_named():
+    # RA-RFT beats GRPO without demonstrations, but GRPO given v1 at test does as well: the gain is retrieval's
+    results = make_results(ra_rft=(0.50, 0.52, 0.51), grpo=(0.30, 0.31, 0.30))
+    for s in ("0", "1", "2"):
+        results["evals"]["grpo"][s]["v1"] = results["evals"]["ra-rft"][s]["v1"]
+    results["comparisons"] = run_comparisons(results["evals"], ["grpo", "ra-rft"], CLUSTERS, n_resamples=2000)
+    assert any("The gain is retrieval at inference, not RFT" in line for line in verdict(results))
 
 
 def test_write_report_dir_agrees_with_results_json(tmp_path):
     results = make_results()
     write_report_dir(tmp_path, results)
     on_disk = json.loads((tmp_path / "results.json").read_text())
-    assert sorted(on_disk["figures"]) == ["accuracy.png", "retrievers.png", "reward_curves.png"]
+    assert sorted(on_disk["figures"]) == ["accuracy.png", "forest.png", "retrievers.png", "reward_curves.png"]
     for name in on_disk["figures"]:
         assert (tmp_path / "figures" / name).stat().st_size > 1000
     report = (tmp_path / "report.md").read_text()
     for row in on_disk["table"]:
-        assert f"{100 * row['metrics']['avg@4']['mean']:.1f} ± " in report
+        assert f"{100 * row['metrics']['avg@4']['mean']:.1f}" in report
+    for c in on_disk["comparisons"]:
+        assert f"{100 * c['ci_low']:+.1f} to {100 * c['ci_high']:+.1f}" in report
     assert [r["label"] for r in retriever_rows(on_disk)] == [
         "strategy-match@4", "strategy-match@4 on unseen wordings (no bank row phrased alike)", "distinct strategies in the top-4"]
-    assert re.search(r"!\[accuracy.png\]\(figures/accuracy.png\)", report)
+    assert re.search(r"!\[forest.png\]\(figures/forest.png\)", report)
 
 
 def test_presets_and_flags():
     assert to_flags({"max_steps": 3, "use_x": True, "feedback": False, "tags": ["a", "b"], "skip": None}) == [
         "--max-steps", "3", "--use-x", "--no-feedback", "--tags", "a", "b"]
     p = get_preset("quick", {"train_args": {"max_steps": 1}})
-    assert p.train_args["max_steps"] == 1 and p.seeds == [0]
+    assert p.train_args["max_steps"] == 1 and len(p.seeds) >= 3
     assert len(get_preset("full").seeds) >= 3
     with pytest.raises(Exception):
         get_preset("quick", {"nope": 1})
+    with pytest.raises(Exception, match="primary"):
+        get_preset("quick", {"arms": ["grpo", "semantic"]})
