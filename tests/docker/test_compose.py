@@ -179,7 +179,7 @@ def test_compose_stack_end_to_end(stack, engine):
 
 
 TINY_STUDY = {  # the default `up`, shrunk through the stage-argument variables of .env
-    "RARFT_DATA_ARGS": "--bank-size 120 --train-size 60 --test-size 12 --no-semantic-check",
+    "RARFT_DATA_ARGS": "--bank-size 120 --train-size 60 --rl-size 12 --dev-size 12 --test-size 12 --no-semantic-check",
     "RARFT_POLICY_ARGS": "--vocab-size 512 --hidden-size 64 --num-hidden-layers 2 --num-attention-heads 2 "
                          "--num-key-value-heads 1 --intermediate-size 192 --epochs 1 --batch-size 8 --skip-eval --no-progress",
     "RARFT_LABEL_ARGS": "--num-queries 6 --num-semantic 2 --num-random 3 --no-progress",

@@ -65,6 +65,8 @@ def hierarchical_bootstrap(D: np.ndarray, clusters: Sequence[str], n_resamples: 
                            confidence: float = 0.95) -> BootstrapResult:
     """Percentile CI and one-sided p of mean(D), resampling seeds, then templates, then problems."""
     D = np.atleast_2d(np.asarray(D, dtype=np.float64))
+    if not np.isfinite(D).all():
+        raise ValueError("the paired differences hold NaN or infinite values")
     n_seeds, n_problems = D.shape
     if len(clusters) != n_problems:
         raise ValueError(f"{len(clusters)} cluster labels for {n_problems} problems")
@@ -105,7 +107,7 @@ def verdict_sentence(name: str, baseline: str, result, alpha: float = 0.05, adju
     else:
         text = f"no evidence of a difference between {name} and {baseline} ({level})"
     if adjusted_p is not None:
-        text += f"; Holm-adjusted one-sided p = {adjusted_p:.3f}"
-        if result.ci_low > 0 and adjusted_p >= alpha:
+        text += f"; Holm-adjusted one-sided p = {adjusted_p:.4f}"
+        if result.ci_low > 0 and adjusted_p >= alpha:  # the one-sided p speaks for a gain only
             text += ", which does not survive the correction"
     return text
