@@ -6,7 +6,7 @@ Three runs of RARFTTrainer with the same seed, data order and config:
              generation work; live / replay is the cost of retrieval itself (target <= 1.05);
   plain   -- plain GRPO (no demonstrations): shorter prompts; live / plain also counts the longer prompts.
 
-    nice -n 10 .venv/bin/python benchmarks/bench_grpo_step.py --model POLICY --train DATA/train.jsonl \\
+    nice -n 10 .venv/bin/python benchmarks/bench_grpo_step.py --model POLICY --train DATA/rl.jsonl \\
         --registry REGISTRY [--steps 6]
 """
 

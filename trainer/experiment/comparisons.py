@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from trainer.experiment.stats import hierarchical_bootstrap, holm, paired_differences, verdict_sentence
 
-ARM_TITLES = {"base": "warm start (no RL)", "grpo": "GRPO", "semantic": "semantic RAG-RFT", "ra-rft": "RA-RFT"}
+ARM_TITLES = {"base": "warm start", "grpo": "GRPO", "semantic": "semantic RAG-RFT", "ra-rft": "RA-RFT"}
 RETRIEVAL_TITLES = {"none": "no retrieval", "v0": "semantic v0", "v1": "distilled v1"}
 
 

@@ -4,7 +4,7 @@ Options are RARFTConfig's fields, parsed by TRL's own parser, so every GRPOConfi
 (`--max-steps`, `--learning-rate`, `--use-vllm`, `--resume-from-checkpoint`, ...), and `--config FILE.yaml` sets
 any of them (the command line wins). Example:
 
-    rarft train --model runs/policy --train runs/data/train.jsonl --retrieval-url http://127.0.0.1:8000 \\
+    rarft train --model runs/policy --train runs/data/rl.jsonl --retrieval-url http://127.0.0.1:8000 \\
         --output-dir runs/rarft --max-steps 20
 """
 
@@ -45,9 +45,9 @@ def check_paths(config) -> None:
         raise UserError("--model is required: a policy dir from `rarft init-policy` or a hub id such as Qwen/Qwen3-1.7B")
     config.model = resolve_model_path(config.model)
     if not config.train_file:
-        raise UserError("--train is required: a JSONL file of problems, e.g. DATA/train.jsonl from `rarft data`")
+        raise UserError("--train is required: a JSONL file of problems, e.g. DATA/rl.jsonl from `rarft data`")
     if not Path(config.train_file).is_file():
-        raise UserError(f"training file not found: {config.train_file} (give --train DATA/train.jsonl from `rarft data`)")
+        raise UserError(f"training file not found: {config.train_file} (give --train DATA/rl.jsonl from `rarft data`)")
     resume = config.resume_from_checkpoint
     if resume and resume not in ("True", "true", "last") and not Path(resume).is_dir():
         raise UserError(f"--resume-from-checkpoint {resume}: no such checkpoint directory")

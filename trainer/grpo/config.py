@@ -32,7 +32,7 @@ class RARFTConfig(GRPOConfig):
     train_file: str | None = field(
         default=None,
         metadata={"aliases": ["--train"], "help": "Training problems: a JSONL file of Demonstration rows "
-                                                  "(id, problem, answer, strategy, ...), e.g. DATA/train.jsonl."},
+                                                  "(id, problem, answer, strategy, ...), e.g. DATA/rl.jsonl (the benchmark's RL rows)."},
     )
     # ------------------------------------------------------------------------------------------ retrieval
     retrieval_url: str | None = field(

@@ -22,7 +22,7 @@ def read_problems(path: str | Path) -> list[Demonstration]:
     """Demonstration rows of a JSONL file; a bad line is a one-line UserError naming the line."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"training file not found: {path} (give --train DATA/train.jsonl from `rarft data`)")
+        raise UserError(f"training file not found: {path} (give --train DATA/rl.jsonl from `rarft data`)")
     rows = read_rows(path)
     if not rows:
         raise UserError(f"training file {path} has no rows")

@@ -17,7 +17,7 @@ def read_split(data_dir: Path, split: str) -> list[Demonstration]:
     """Rows of DATA/<split>.jsonl (the `rarft data` layout)."""
     path = Path(data_dir) / f"{split}.jsonl"
     if not path.is_file():
-        raise UserError(f"{path} not found: --data must be a directory written by `rarft data` (bank/train/test.jsonl)")
+        raise UserError(f"{path} not found: --data must be a directory written by `rarft data` (bank/train/rl/dev/test.jsonl)")
     try:
         from trainer.data.io import read_rows
     except ImportError:  # the data package is optional for this reader; the format is one Demonstration per line
