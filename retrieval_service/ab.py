@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 
 
 def key_point(key: str) -> float:
@@ -92,18 +92,24 @@ class ABRouter:
 
 
 class FeedbackBoard:
-    """Training reward per arm, aggregated over steps (count-weighted mean)."""
+    """Training reward per arm, aggregated over steps (count-weighted mean); each (run_id, step) counts once."""
 
     MAX_ARMS = 256  # bounded: feedback comes from clients
+    MAX_REPORTS = 100_000  # (run_id, step) keys remembered for deduplication, oldest forgotten first
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sum: dict[str, float] = defaultdict(float)
         self._n: dict[str, float] = defaultdict(float)
         self._steps: dict[str, int] = defaultdict(int)
+        self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
 
-    def add(self, rewards: dict[str, float], counts: dict[str, int]) -> None:
+    def add(self, rewards: dict[str, float], counts: dict[str, int], run_id: str = "", step: int | None = None) -> bool:
+        """Count one step's report; False (and nothing counted) when this (run_id, step) was counted already."""
         with self._lock:
+            key = (run_id, step) if step is not None else None
+            if key is not None and key in self._seen:
+                return False
             new = set(rewards) - set(self._n)
             if len(self._n) + len(new) > self.MAX_ARMS:
                 raise ValueError(f"feedback would track more than {self.MAX_ARMS} arms")
@@ -112,6 +118,11 @@ class FeedbackBoard:
                 self._sum[arm] += reward * n
                 self._n[arm] += n
                 self._steps[arm] += 1
+            if key is not None:
+                self._seen[key] = None
+                if len(self._seen) > self.MAX_REPORTS:
+                    self._seen.popitem(last=False)
+            return True
 
     def summary(self) -> dict[str, dict[str, float]]:
         with self._lock:

@@ -6,7 +6,7 @@ One definition for both sides, so client and server cannot drift. Limits come fr
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -184,12 +184,14 @@ class VersionsResponse(BaseModel):
 
 
 class Feedback(_Strict):
-    """Training reward per retriever arm, posted by the trainer after each step."""
+    """Training reward per retriever arm, posted by the trainer after each step. (run_id, step) identifies the
+    report: the service counts it once, so a client retry after a lost answer cannot count a step twice."""
 
     run_id: str = Field(max_length=MAX_NAME_CHARS)
     step: int = Field(ge=0)
     rewards: dict[str, float] = Field(description="mean reward per arm (version name) in this step")
-    counts: dict[str, int] = Field(default_factory=dict, description="rollouts per arm in this step")
+    counts: dict[str, Annotated[int, Field(strict=True, ge=0)]] = Field(
+        default_factory=dict, description="rollouts per arm in this step (whole numbers, not booleans)")
 
 
 class ErrorResponse(BaseModel):

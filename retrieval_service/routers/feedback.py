@@ -1,4 +1,5 @@
-"""POST /feedback: the trainer reports mean reward per arm; aggregated and shown in GET /versions."""
+"""POST /feedback: the trainer reports mean reward per arm; aggregated and shown in GET /versions, once per
+(run_id, step), so the client may retry it safely."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ async def feedback(body: Feedback, state: StateDep) -> dict:
     if bad:
         raise HTTPException(422, f"rewards must be finite numbers; fix arm(s) {', '.join(bad)}")
     try:
-        state.feedback.add(body.rewards, body.counts)
+        counted = state.feedback.add(body.rewards, body.counts, run_id=body.run_id, step=body.step)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return {"accepted": len(body.rewards), "feedback": state.feedback.summary()}
+    # a repeat of a counted (run_id, step) is a retry: acknowledged, not counted again
+    return {"accepted": len(body.rewards) if counted else 0, "duplicate": not counted,
+            "feedback": state.feedback.summary()}

@@ -140,6 +140,17 @@ def test_feedback_is_aggregated_per_arm(url):
     fb = httpx.get(url + "/versions").json()["feedback"]["v0"]
     assert fb["mean_reward"] == pytest.approx(0.75) and fb["count"] == 8
     assert post(url, {"run_id": "r", "step": -1, "rewards": {}}, "/feedback").status_code == 422
+    assert post(url, {"run_id": "r", "step": 3, "rewards": {"v0": 1.0}, "counts": {"v0": False}}, "/feedback").status_code == 422
+
+
+def test_feedback_retry_counts_a_step_once(url):
+    """The client retries /feedback on timeouts: a repeated (run_id, step) is acknowledged but not counted again."""
+    body = {"run_id": "retry", "step": 7, "rewards": {"v-retry": 1.0}, "counts": {"v-retry": 4}}
+    first = post(url, body, "/feedback").json()
+    again = post(url, body, "/feedback").json()
+    assert first["duplicate"] is False and again["duplicate"] is True and again["accepted"] == 0
+    assert httpx.get(url + "/versions").json()["feedback"]["v-retry"]["count"] == 4
+    assert post(url, {**body, "run_id": "other"}, "/feedback").json()["duplicate"] is False  # another run's step 7
 
 
 def test_admin_auth(url):

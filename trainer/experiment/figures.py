@@ -84,7 +84,7 @@ def forest_plot(results: dict[str, Any], path: Path) -> Path:
     """The paired differences with their CIs, one row per comparison, zero marked: the verdict at a glance."""
     plt = _plt()
     comps = results.get("comparisons", [])
-    fig, ax = plt.subplots(figsize=(7.2, 0.6 * max(len(comps), 1) + 1.4))
+    fig, ax = plt.subplots(figsize=(8.4, 0.6 * max(len(comps), 1) + 1.4))
     colors = {"primary": "#2ca02c", "secondary": "#1f77b4", "descriptive": "#888888"}
     for y, c in enumerate(reversed(comps)):
         ax.errorbar(100 * c["estimate"], y, xerr=[[100 * (c["estimate"] - c["ci_low"])], [100 * (c["ci_high"] - c["estimate"])]],
@@ -93,7 +93,7 @@ def forest_plot(results: dict[str, Any], path: Path) -> Path:
     ax.set_yticks(range(len(comps)))
     ax.set_yticklabels([f"{c['arm_title']} − {c['baseline_title']}" for c in reversed(comps)], fontsize=8)
     ax.set_xlabel(f"difference in {results.get('primary_metric') or 'avg@k'} (points), 95% CI")
-    ax.set_title("Paired differences (hierarchical bootstrap over seeds, templates, problems)", fontsize=9)
+    ax.set_title("Paired differences; bootstrap over seeds, templates, problems", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
