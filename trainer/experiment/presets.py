@@ -94,8 +94,8 @@ QUICK = Preset(  # the README's first command: three seeds of the primary compar
     retriever_eval_args={"num_queries": 300},
     retrieval_k=2,
     test_label_queries=0,  # benefit@k and nDCG against test labels are the full preset's (policy passes cost minutes)
-    budget_s={"data": 90, "policy": 600, "retriever": 30, "service": 20, "label": 150, "distill": 180, "deploy": 10,
-              "train": 120, "eval": 60, "analysis": 30, "report": 10},
+    budget_s={"data": 45, "policy": 900, "retriever": 25, "service": 10, "label": 40, "distill": 210, "deploy": 5,
+              "train": 180, "eval": 65, "analysis": 35, "report": 5},
 )
 
 FULL = Preset(  # >= 3 seeds at the benchmark's default sizes: the comparison the report's verdict can lean on
