@@ -11,7 +11,7 @@ from typing import Any
 from trainer.evaluation.metrics import mean_and_spread
 from trainer.experiment.presets import Preset
 
-N_RESAMPLES = 10_000  # the bootstrap's resamples: the CI's own Monte-Carlo error is then ~0.1 point
+N_RESAMPLES = 10_000  # bootstrap resamples per comparison (the study design asks for at least 10,000)
 
 
 def _read(path: Path) -> dict[str, Any] | None:
