@@ -75,11 +75,16 @@ def test_loss_mask_covers_the_completion_and_with_demo_loss_the_demonstration_so
     by_problem = {r.problem.strip(): r for r in tiny_rows["bank"]}
     shown = supervised_novel = 0
     for e in held_out:
-        for block in e["prompt"].split("Example ")[1:]:
-            demo = by_problem[block.split("Problem: ", 1)[1].split("\nSolution: ", 1)[0]]
+        demos = [by_problem[block.split("Problem: ", 1)[1].split("\nSolution: ", 1)[0]]
+                 for block in e["prompt"].split("Example ")[1:]]
+        # a familiar demonstration with the very same worked solution (same strategy and numbers) is supervised
+        # in its own right; only a solution no familiar demonstration of the prompt shares must stay unsupervised
+        familiar_solutions = {format_completion(d.solution, d.answer) for d in demos if d.metadata["wording"] != "novel"}
+        for demo in demos:
             if demo.metadata["wording"] == "novel":
                 shown += 1
-                supervised_novel += format_completion(demo.solution, demo.answer) in e["demo_solutions"]
+                solution = format_completion(demo.solution, demo.answer)
+                supervised_novel += solution in e["demo_solutions"] and solution not in familiar_solutions
     assert shown and not supervised_novel
 
 
