@@ -17,7 +17,7 @@ class ExperimentConfig(CommandConfig):
     """Run the RA-RFT study end to end (data, policy, service, distillation, RL arms, evaluation, paired comparisons, report)."""
 
     preset: Literal["tiny", "quick", "full"] = Field(
-        default="quick", description="sizes and seeds: quick (3 seeds, <= 30 min on 2 CPU cores), full (3 seeds, default "
+        default="quick", description="sizes and seeds: quick (3 seeds of GRPO and RA-RFT; its time is in docs/experiment.md), full (3 seeds, default "
         "sizes, the semantic arm and the retriever analysis with test labels), tiny (tests)")
     out: Path = Field(default=Path("runs/quick"), description="run dir; rerunning with the same dir skips finished stages")
     seeds: list[int] | None = Field(default=None, description="override the preset's seeds (one run per arm per seed)")

@@ -27,7 +27,7 @@ from trainer.experiment.stages import StageRunner, run_rarft
 V0, V1 = "v0", "v1"
 # arm -> (retriever version pinned during training, evaluation conditions: None = no retrieval). The conditions are
 # the ones the pre-registered comparisons read (trainer.experiment.comparisons), no more: every evaluation costs
-# a minute of the quick preset's 30.
+# a minute or more of the quick preset's time.
 ARMS: dict[str, tuple[str | None, list[str | None]]] = {
     "grpo": (None, [None, V1]),
     "semantic": (V0, [V0]),
