@@ -117,14 +117,19 @@ def render(template: str, params: Params, vocab: dict[str, str], with_scene: boo
     return text
 
 
+def worked_solution(strategy: str, params: Params) -> tuple[str, int]:
+    """A strategy's worked solution (plan line, steps, boxed answer) for these params, and its value."""
+    strat = STRATEGY_BY_NAME[strategy]
+    return render_steps(list(strat.steps), params, plan=strat.plan)
+
+
 def held_out_solution(solution: str) -> bool:
     """Whether a worked solution belongs to the dev/test half of the solution space (same text, same half)."""
     return int(problem_hash(solution), 16) % HELD_OUT_MOD == 0
 
 
 def _row(strategy: str, theme: str, problem: str, params: Params, template: int, **meta: Any) -> dict[str, Any]:
-    strat = STRATEGY_BY_NAME[strategy]
-    solution, answer = render_steps(list(strat.steps), params, plan=strat.plan)
+    solution, answer = worked_solution(strategy, params)
     return {
         "problem": problem, "solution": solution, "answer": str(answer), "strategy": strategy, "theme": theme,
         "metadata": {"template": template, "params": dict(params), **meta},
@@ -136,7 +141,7 @@ def _sample_params(strategy: str, rng: random.Random, held_out: bool, max_tries:
     strat = STRATEGY_BY_NAME[strategy]
     for _ in range(max_tries):
         params = strat.sample(rng)
-        if held_out_solution(render_steps(list(strat.steps), params, plan=strat.plan)[0]) == held_out:
+        if held_out_solution(worked_solution(strategy, params)[0]) == held_out:
             return params
     raise RuntimeError(f"no {'held-out' if held_out else 'open'} solution of {strategy} in {max_tries} draws")
 
@@ -174,8 +179,7 @@ def generate_twins(pair: TwinPair, theme: str, rng: random.Random) -> tuple[dict
     """One scene, two questions: texts that read almost the same but need different procedures."""
     while True:  # both twins' solutions in the open half: twins live in train and the bank
         params = twin_params(pair, rng)
-        if not any(held_out_solution(render_steps(list(STRATEGY_BY_NAME[x].steps), params,
-                                                  plan=STRATEGY_BY_NAME[x].plan)[0]) for x in (pair.first, pair.second)):
+        if not any(held_out_solution(worked_solution(x, params)[0]) for x in (pair.first, pair.second)):
             break
     vocab = sample_vocab(THEME_BY_NAME[theme], rng)
     with_scene = rng.random() < SCENE_RATE

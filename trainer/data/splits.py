@@ -50,14 +50,9 @@ def exact_copies(splits: Mapping[str, Sequence[Demonstration]], held_out: Sequen
             found.add(f"params:{row.strategy}:{sorted(row.metadata['params'].items())}")
         return found
 
-    report: dict[str, int] = {}
-    for a in held_out:
-        for b, rows in splits.items():
-            if b in held_out:
-                continue
-            others = set().union(*(keys(r) for r in rows)) if rows else set()
-            report[f"{a}-{b}"] = sum(bool(keys(r) & others) for r in splits.get(a, []))
-    return report
+    others = {b: set().union(*map(keys, rows)) for b, rows in splits.items() if b not in held_out}
+    return {f"{a}-{b}": sum(bool(keys(r) & found) for r in splits.get(a, [])) for a in held_out
+            for b, found in others.items()}
 
 
 def check_no_leakage(splits: Mapping[str, Sequence[Demonstration]]) -> None:

@@ -61,6 +61,7 @@ def run_comparisons(evals: Mapping[str, Any], arms: Sequence[str], clusters: Map
                     n_resamples: int = 10_000, seed: int = 0) -> list[dict[str, Any]]:
     """Every planned comparison that both sides were evaluated for: estimate, CI, p, per-seed differences, verdict."""
     results: list[dict[str, Any]] = []
+    boot = []
     for c in planned_comparisons(arms):
         seeds = sorted(evals.get(c.arm[0], {}), key=int)
         a, b = _per_seed(evals, *c.arm, seeds), _per_seed(evals, *c.baseline, seeds)
@@ -68,6 +69,7 @@ def run_comparisons(evals: Mapping[str, Any], arms: Sequence[str], clusters: Map
             continue
         D, ids = paired_differences(a, b)
         res = hierarchical_bootstrap(D, [clusters.get(i, i) for i in ids], n_resamples=n_resamples, seed=seed)
+        boot.append(res)
         results.append({"name": c.name, "kind": c.kind, "question": c.question,
                         "arm": c.arm[0], "arm_retrieval": c.arm[1], "baseline": c.baseline[0],
                         "baseline_retrieval": c.baseline[1], "arm_title": c.title(c.arm),
@@ -76,13 +78,7 @@ def run_comparisons(evals: Mapping[str, Any], arms: Sequence[str], clusters: Map
     secondary = [r for r in results if r["kind"] == "secondary"]
     for r, p in zip(secondary, holm([r["p_one_sided"] for r in secondary])):
         r["p_holm"] = p
-    for r in results:
-        r["verdict"] = verdict_sentence(r["arm_title"], r["baseline_title"], _Result(r), adjusted_p=r.get("p_holm"))
+    for r, res in zip(results, boot):
+        r["verdict"] = verdict_sentence(r["arm_title"], r["baseline_title"], res, adjusted_p=r.get("p_holm"))
     return results
 
-
-class _Result:
-    """Attribute view of a comparison dict, for verdict_sentence."""
-
-    def __init__(self, d: Mapping[str, Any]):
-        self.__dict__.update(d)
