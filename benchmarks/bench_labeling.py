@@ -36,7 +36,8 @@ def main() -> int:
 
     from trainer.relevance.benefit import BenefitScorer
     from trainer.relevance.candidates import build_pools
-    from trainer.relevance.common import load_policy, read_split
+    from trainer.policy.loading import load_policy
+    from trainer.relevance.common import read_split
 
     torch.set_num_threads(args.threads)
     model, tokenizer = load_policy(args.policy)

@@ -45,12 +45,28 @@ class DataManifest(_Manifest):
     created_at: str = Field(default_factory=utc_now)
 
 
+class ConvertedModelManifest(_Manifest):
+    """`$RARFT_CACHE/models/NAME/rarft_model.json`: an embedded model converted from its wheel's GGUF."""
+
+    name: str
+    source: str = Field(description="the GGUF file it was converted from")
+    source_sha256: str
+    transformers_version: str
+    files: dict[str, str] = Field(description="sha256 of every file of the converted folder, by relative path")
+    created_at: str = Field(default_factory=utc_now)
+
+
 class PolicyManifest(_Manifest):
     """`POLICY/rarft_policy.json`: how the warm-started policy was built and how well it does."""
 
     base: str
     data_checksum: str | None = None
     num_parameters: int
-    accuracy: dict[str, float] = Field(default_factory=dict, description="test accuracy: none / random / same_strategy, and per wording (e.g. none/novel) where rows carry one")
+    accuracy: dict[str, float] = Field(default_factory=dict, description="greedy dev accuracy: none / random / same_strategy, and per wording (e.g. none/unseen) where rows carry one")
+    eval_size: int | None = Field(default=None, description="dev problems the accuracy was measured on")
     config: dict[str, Any] = Field(default_factory=dict)
+    training_metrics: dict[str, float] = Field(default_factory=dict, description="SFT loss, steps, examples, runtime")
+    timings: dict[str, float] = Field(default_factory=dict, description="seconds per phase: build, sft, eval")
+    lora: dict[str, Any] | None = Field(default=None, description="the LoRA adapter the warm start trained and merged "
+                                        "into the saved weights (rank, alpha, targets); None: full fine-tuning")
     created_at: str = Field(default_factory=utc_now)

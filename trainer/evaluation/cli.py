@@ -13,12 +13,13 @@ log = logging.getLogger(__name__)
 
 def run(cfg: EvalConfig) -> dict:
     from trainer.evaluation.runner import evaluate, read_problems, service_retriever, write_outputs
-    from trainer.evaluation.sampling import load_policy, make_generate_fn
+    from trainer.evaluation.sampling import make_generate_fn
+    from trainer.policy.loading import load_policy
     from trainer.prompting import render_prompt
 
     t0 = time.perf_counter()
     rows = read_problems(cfg.data, cfg.format, cfg.limit)
-    policy, tokenizer = load_policy(cfg.model, cfg.device)
+    policy, tokenizer = load_policy(cfg.model, device=cfg.device)
     generate = make_generate_fn(policy, tokenizer, temperature=cfg.temperature, top_p=cfg.top_p,
                                 max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size, seed=cfg.seed)
     retrieve, retrieval_info = (None, None)

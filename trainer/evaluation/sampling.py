@@ -1,27 +1,10 @@
-"""Loading the policy and sampling k completions per problem for evaluation."""
+"""Sampling k completions per problem for evaluation."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
 GenerateFn = Callable[[Sequence[str], int], list[list[str]]]
-
-
-def load_policy(model: str, device: str = "cpu"):
-    """Model + tokenizer, left-padded for batched generation."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from shared.models import offline_if_local, resolve_model_path
-
-    path = resolve_model_path(model)
-    offline_if_local(path)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    policy = AutoModelForCausalLM.from_pretrained(path).to(device)
-    policy.eval()
-    return policy, tokenizer
 
 
 def make_generate_fn(policy, tokenizer, *, temperature: float, top_p: float, max_new_tokens: int,

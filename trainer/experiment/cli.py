@@ -16,8 +16,9 @@ from shared.config import CommandConfig, parse_command
 class ExperimentConfig(CommandConfig):
     """Run the RA-RFT study end to end (data, policy, service, distillation, RL arms, evaluation, paired comparisons, report)."""
 
-    preset: Literal["tiny", "quick", "full"] = Field(
-        default="quick", description="sizes and seeds: quick (3 seeds of GRPO and RA-RFT; its time is in docs/experiment.md), full (3 seeds, default "
+    preset: Literal["tiny", "quick", "smol", "full"] = Field(
+        default="quick", description="sizes and seeds: quick (3 seeds of GRPO and RA-RFT; its time is in docs/experiment.md), smol (the "
+        "study on the real SmolLM2-135M-Instruct, one seed, small sizes; needs the '.[real]' extra), full (3 seeds, default "
         "sizes, the semantic arm and the retriever analysis with test labels), tiny (tests)")
     out: Path = Field(default=Path("runs/quick"), description="run dir; rerunning with the same dir skips finished stages")
     seeds: list[int] | None = Field(default=None, description="override the preset's seeds (one run per arm per seed)")

@@ -114,7 +114,29 @@ FULL = Preset(  # >= 3 seeds at the benchmark's default sizes: the comparison th
               "train": 600, "eval": 300, "analysis": 120, "report": 10},
 )
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (TINY, QUICK, FULL)}
+SMOL = Preset(  # the whole study on a real pretrained policy (SmolLM2-135M-Instruct, '.[real]'), small enough for CPU
+    name="smol",
+    seeds=[0],  # one RL + evaluation seed: each of its training steps costs ~30x the toy's (docs/experiment.md)
+    arms=["grpo", "ra-rft"],
+    data_args={"bank_size": 600, "train_size": 400, "rl_size": 120, "dev_size": 60, "test_size": 60},
+    # LoRA SFT of a pretrained model: a short pass teaches the answer format; one demonstration keeps sequences short
+    policy_args={"base_model": "smollm2-135m-instruct", "train_limit": 240, "epochs": 1, "max_steps": 60,
+                 "batch_size": 4, "max_demos": 1, "warmup_steps": 5, "max_length": 512, "eval_limit": 30,
+                 "max_new_tokens": 96, "eval_batch_size": 16, "progress": False},
+    label_args={"num_queries": 24, "num_semantic": 4, "num_random": 4, "batch_size": 16, "progress": False},
+    distill_args={"learning_rate": 1e-4, "progress": False},
+    train_args={**_TRAIN_COMMON, "learning_rate": 1e-5, "max_steps": 8, "num_generations": 4,
+                "per_device_train_batch_size": 8, "max_completion_length": 96},
+    eval_args={"k": 4, "limit": 30, "max_new_tokens": 96, "temperature": 0.7, "batch_size": 16},
+    retriever_eval_args={"num_queries": 60},
+    retrieval_k=1,
+    demo_budget_tokens=384,
+    test_label_queries=0,
+    budget_s={"data": 30, "policy": 900, "retriever": 25, "service": 10, "label": 240, "distill": 120, "deploy": 5,
+              "train": 480, "eval": 150, "analysis": 35, "report": 5},
+)
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (TINY, QUICK, SMOL, FULL)}
 
 
 def get_preset(name: str, overrides: dict[str, Any] | None = None) -> Preset:

@@ -33,7 +33,7 @@ def parse_args(argv: list[str]):
 
 
 def check_paths(config) -> None:
-    from shared.models import resolve_model_path
+    from trainer.policy.loading import check_policy
 
     if config.use_vllm:
         import importlib.util
@@ -43,11 +43,11 @@ def check_paths(config) -> None:
                             "with transformers")
     if not config.model:
         raise UserError("--model is required: a policy dir from `rarft init-policy` or a hub id such as Qwen/Qwen3-1.7B")
-    config.model = resolve_model_path(config.model)
     if not config.train_file:
         raise UserError("--train is required: a JSONL file of problems, e.g. DATA/rl.jsonl from `rarft data`")
     if not Path(config.train_file).is_file():
         raise UserError(f"training file not found: {config.train_file} (give --train DATA/rl.jsonl from `rarft data`)")
+    config.model = check_policy(config.model)
     resume = config.resume_from_checkpoint
     if resume and resume not in ("True", "true", "last") and not Path(resume).is_dir():
         raise UserError(f"--resume-from-checkpoint {resume}: no such checkpoint directory")

@@ -35,7 +35,9 @@ class InitPolicyConfig(CommandConfig):
 
     data: Path = Field(description="benchmark dir with bank.jsonl, train.jsonl, dev.jsonl (from `rarft data`)")
     out: Path = Field(description="output dir: HF model folder + rarft_policy.json")
-    base_model: str | None = Field(default=None, description="HF path or hub id to warm-start instead of building the tiny Qwen3 (e.g. Qwen/Qwen3-1.7B)")
+    base_model: str | None = Field(default=None, description="pretrained model to warm-start instead of building the tiny "
+                                   "Qwen3: an embedded one (smollm2-135m-instruct, from the '.[real]' extra), an HF "
+                                   "folder or a hub id (e.g. Qwen/Qwen3-1.7B)")
     seed: int = Field(default=0, description="seed for the tokenizer corpus order, init, SFT mixture and evaluation")
     # tokenizer + model shape (embedded policy only)
     vocab_size: int = Field(default=1024, ge=300, description="BPE vocabulary size of the embedded tokenizer")
@@ -57,7 +59,12 @@ class InitPolicyConfig(CommandConfig):
                             "(novel-wording ones only with --novel-wordings include): ~2x the supervised tokens per forward pass")
     epochs: int = Field(default=7, ge=1, description="passes over the train split, each with fresh demonstration draws")
     max_steps: int = Field(default=-1, description="stop SFT after this many optimizer steps (-1: all epochs)")
-    learning_rate: float = Field(default=3e-3, gt=0, description="peak SFT learning rate (cosine schedule)")
+    learning_rate: float | None = Field(default=None, gt=0, description="peak SFT learning rate (cosine schedule); default "
+                                        "3e-3 for the embedded policy trained from scratch, 2e-4 for a --base-model "
+                                        "(LoRA or full)")
+    lora_rank: int = Field(default=16, ge=0, description="--base-model only: LoRA rank of the adapter on every linear "
+                           "layer, merged into the saved weights after SFT (0: full fine-tuning)")
+    lora_alpha: int = Field(default=32, ge=1, description="LoRA scaling numerator (the update is scaled by alpha/rank)")
     batch_size: int = Field(default=8, ge=1, description="SFT examples per optimizer step (small batches: more steps per CPU second)")
     warmup_steps: int = Field(default=30, ge=0, description="linear warmup steps")
     weight_decay: float = Field(default=0.01, ge=0, description="AdamW weight decay")
@@ -78,6 +85,16 @@ class InitPolicyConfig(CommandConfig):
                                     "on an oversubscribed box 1 can be several times faster")
     overwrite: bool = Field(default=False, description="rebuild even when a matching policy exists at --out")
     progress: bool = Field(default=True, description="show progress bars")
+
+    @property
+    def peak_learning_rate(self) -> float:
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return 2e-4 if self.base_model else 3e-3
+
+    @property
+    def uses_lora(self) -> bool:
+        return bool(self.base_model) and self.lora_rank > 0
 
     def fingerprint(self) -> dict[str, Any]:
         """The fields that decide the result (not where it goes or how it is displayed)."""
@@ -113,24 +130,12 @@ def existing_manifest(out: Path) -> PolicyManifest | None:
         return None
 
 
-def load_base(path: str):
-    """Any HF path or hub id, through AutoTokenizer / AutoModelForCausalLM (float32 on CPU)."""
-    from shared.models import offline_if_local, resolve_model_path
+def load_base(name: str):
+    """A pretrained base model (embedded name, HF folder or hub id) for full or LoRA fine-tuning, in train mode."""
+    from trainer.policy.loading import load_policy
 
-    resolved = resolve_model_path(path)
-    offline_if_local(resolved)
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(resolved)
-        model = AutoModelForCausalLM.from_pretrained(resolved, dtype="float32")
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot load base model {path!r}: {exc}") from None
-    if tokenizer.chat_template is None:
-        raise UserError(f"base model {path!r} has no chat template; the prompt format needs one")
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return model, tokenizer
+    model, tokenizer = load_policy(name, flag="--base-model")
+    return model.train(), tokenizer
 
 
 def build_embedded(cfg: InitPolicyConfig, rows: list[Demonstration]):
@@ -183,7 +188,7 @@ def _build_and_save(cfg: InitPolicyConfig, checksum: str, bank: list[Demonstrati
 
     from trainer.policy.accuracy import policy_accuracy
     from trainer.policy.model import num_parameters
-    from trainer.policy.warmstart import Mixture, build_sft_examples, sft, warm_start_rows
+    from trainer.policy.warmstart import LoraSpec, Mixture, build_sft_examples, sft, warm_start_rows
 
     torch.manual_seed(cfg.seed)
     timings: dict[str, float] = {}
@@ -194,6 +199,7 @@ def _build_and_save(cfg: InitPolicyConfig, checksum: str, bank: list[Demonstrati
         model, tokenizer = build_embedded(cfg, bank + train)
     timings["build_s"] = time.perf_counter() - t0
 
+    lora = LoraSpec(rank=cfg.lora_rank, alpha=cfg.lora_alpha) if cfg.uses_lora else None
     mixture = Mixture(none=cfg.mix_none, same=cfg.mix_same, other=cfg.mix_other)
     sft_rows = warm_start_rows(train, cfg.novel_wordings)
     if not sft_rows:
@@ -205,10 +211,10 @@ def _build_and_save(cfg: InitPolicyConfig, checksum: str, bank: list[Demonstrati
                                   novel_wordings=cfg.novel_wordings)
     t1 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rarft-sft-") as work:
-        metrics = sft(model, tokenizer, examples, Path(work), learning_rate=cfg.learning_rate,
-                      batch_size=cfg.batch_size, warmup_steps=cfg.warmup_steps, weight_decay=cfg.weight_decay,
-                      max_length=cfg.max_length, seed=cfg.seed, max_steps=cfg.max_steps, progress=cfg.progress,
-                      demo_loss=cfg.demo_loss)
+        model, metrics = sft(model, tokenizer, examples, Path(work), learning_rate=cfg.peak_learning_rate,
+                             batch_size=cfg.batch_size, warmup_steps=cfg.warmup_steps, weight_decay=cfg.weight_decay,
+                             max_length=cfg.max_length, seed=cfg.seed, max_steps=cfg.max_steps, progress=cfg.progress,
+                             demo_loss=cfg.demo_loss, lora=lora)
     timings["sft_s"] = time.perf_counter() - t1
 
     accuracy: dict[str, float] = {}
@@ -228,6 +234,7 @@ def _build_and_save(cfg: InitPolicyConfig, checksum: str, bank: list[Demonstrati
         training_metrics=metrics,
         timings={k: round(v, 1) for k, v in timings.items()},
         eval_size=len(dev),
+        lora=lora.model_dump() if lora else None,
     )
     with atomic_dir(cfg.out, overwrite=True) as tmp:
         model.save_pretrained(tmp)
@@ -243,7 +250,7 @@ def main(argv: list[str]) -> int:
     acc = manifest.accuracy
     print(f"policy: {cfg.out}  base={manifest.base}  parameters={manifest.num_parameters:,}")
     if acc:
-        n = getattr(manifest, "eval_size", None)
+        n = manifest.eval_size
         print(f"dev accuracy (greedy{f', n={n}' if n else ''}): none={acc.get('none', 0):.3f}  "
               f"random={acc.get('random', 0):.3f}  same_strategy={acc.get('same_strategy', 0):.3f}  "
               f"gap(same-none)={acc.get('same_strategy', 0) - acc.get('none', 0):+.3f}")

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contract import Demonstration
+from shared.errors import UserError
 from shared.text import problem_hash
 from trainer.prompting import SOLUTION_PREFIX, format_completion, render_prompt
 
@@ -41,6 +42,27 @@ class Mixture(BaseModel):
         if self.none + self.same + self.other <= 0:
             raise ValueError("at least one mixture share must be > 0")
         return self
+
+
+class LoraSpec(BaseModel):
+    """A LoRA adapter on every linear layer of a pretrained base: on CPU it trains a few MB instead of the whole
+    model, and it is merged into the weights afterwards, so the saved policy is a plain model every stage loads."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rank: int = Field(default=16, ge=1)
+    alpha: int = Field(default=32, ge=1)
+    dropout: float = Field(default=0.0, ge=0, lt=1)
+    target_modules: str | list[str] = "all-linear"
+
+    def peft_config(self) -> Any:
+        try:
+            from peft import LoraConfig
+        except ImportError:
+            raise UserError("LoRA needs peft: pip install '.[real]' (or pip install peft), or pass --lora-rank 0 "
+                            "for full fine-tuning") from None
+        return LoraConfig(r=self.rank, lora_alpha=self.alpha, lora_dropout=self.dropout,
+                          target_modules=self.target_modules, task_type="CAUSAL_LM")
 
 
 class StrategyIndex:
@@ -147,9 +169,10 @@ def tokenize_with_loss_mask(tokenizer: Any, example: dict[str, Any], demo_loss: 
 
 def sft(model: Any, tokenizer: Any, examples: list[dict[str, Any]], work_dir: Path, *, learning_rate: float,
         batch_size: int, warmup_steps: int, weight_decay: float, max_length: int, seed: int,
-        max_steps: int = -1, progress: bool = True, demo_loss: bool = False) -> dict[str, float]:
+        max_steps: int = -1, progress: bool = True, demo_loss: bool = False,
+        lora: LoraSpec | None = None) -> tuple[Any, dict[str, float]]:
     """One pass of TRL SFTTrainer over the prepared examples (loss on the completion, and with `demo_loss` on the
-    demonstrations' solutions too); returns train metrics."""
+    demonstrations' solutions too); returns the trained model (a LoRA adapter merged in) and train metrics."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
@@ -176,10 +199,12 @@ def sft(model: Any, tokenizer: Any, examples: list[dict[str, Any]], work_dir: Pa
         dataset_num_proc=None,
     )
     dataset = Dataset.from_list([tokenize_with_loss_mask(tokenizer, e, demo_loss) for e in examples])
-    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                         peft_config=lora.peft_config() if lora else None)
     result = trainer.train()
+    trained = trainer.model.merge_and_unload() if lora else trainer.model
     history = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    return {
+    return trained, {
         "train/loss": float(result.training_loss),
         "train/final_loss": float(history[-1]) if history else float(result.training_loss),
         "train/steps": float(trainer.state.global_step),

@@ -31,8 +31,9 @@ per pair and is dense, so it is the one the retriever is trained on.
 
 Batching: many (q, d) pairs per forward pass. Sequences are prompt ids + target ids, sorted by length and
 LEFT-padded, with position ids from the attention mask, so every target ends at the last position; the model
-then computes logits only for the last max(T)+1 positions (`logits_to_keep`), and a mask selects each row's
-own T target tokens. Prompt and pad tokens never count.
+then computes logits only for the last max(T)+1 positions (`logits_to_keep`), log-softmaxes them one row at a time
+(TRL's `selective_log_softmax`), and a mask selects each row's own T target tokens. Prompt and pad tokens never
+count.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
+from trl.trainer.utils import selective_log_softmax
 
 from shared.contract import Demonstration
 from shared.errors import UserError
@@ -130,10 +132,11 @@ class BenefitScorer:
         position_ids = (attention.cumsum(-1) - 1).clamp(min=0)
         out = self.model(input_ids=input_ids.to(self.device), attention_mask=attention.to(self.device),
                          position_ids=position_ids.to(self.device), logits_to_keep=tmax + 1, use_cache=False)
-        logits = out.logits[:, :-1].float()  # position j predicts token j+1: the last tmax tokens
+        logits = out.logits[:, :-1]  # position j predicts token j+1: the last tmax tokens
         labels = input_ids[:, -tmax:].to(self.device)
-        logp = torch.log_softmax(logits, dim=-1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
-        return (logp * target_mask.to(self.device)).sum(-1).tolist()
+        # row by row (TRL's helper): no batch x tmax x vocab fp32 log_softmax, which for a 151k vocabulary is GBs
+        logp = selective_log_softmax(logits.float() if logits.dtype == torch.float16 else logits, labels)
+        return (logp.float() * target_mask.to(self.device)).sum(-1).tolist()
 
     def score(self, pairs: Sequence[tuple[Demonstration, Demonstration | None]], progress: Any = None) -> list[PairScore]:
         """ℓ and T for each (query, demo) pair (demo None = baseline), in the given order."""

@@ -1,4 +1,4 @@
-"""Loading shared by label / distill / eval-retriever: problem splits, the policy, label-friendly checks."""
+"""Loading shared by label / distill / eval-retriever: problem splits and label-friendly checks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pydantic import ValidationError
 
 from shared.contract import Demonstration
 from shared.errors import UserError
-from shared.models import offline_if_local, resolve_model_path
 
 
 def read_split(data_dir: Path, split: str) -> list[Demonstration]:
@@ -46,23 +45,3 @@ def by_id(rows: list[Demonstration], what: str) -> dict[str, Demonstration]:
             raise UserError(f"duplicate id {row.id!r} in the {what}")
         out[row.id] = row
     return out
-
-
-def load_policy(path: str, device: str = "cpu", dtype: str = "float32") -> tuple[Any, Any]:
-    """The policy (any AutoModelForCausalLM folder or hub id) and its tokenizer, in eval mode."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    path = resolve_model_path(path)
-    offline_if_local(path)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot load the policy from {path}: {exc}") from None
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    if getattr(tokenizer, "chat_template", None) is None:
-        raise UserError(f"the policy tokenizer at {path} has no chat template; trainer.prompting needs one")
-    model.to(device).eval()
-    return model, tokenizer

@@ -111,7 +111,8 @@ def evaluate_versions(versions: Sequence[Path], data: Path, split: str = "test",
                       diversity_encoder: str | None = EMBEDDED_ENCODER) -> dict[str, dict[str, float]]:
     """Metrics per version name, for the CLI and the experiment pipeline (no files written); `diversity_encoder`
     None measures each version's diversity in its own space."""
-    from trainer.relevance.common import by_id, load_policy, read_split
+    from trainer.policy.loading import load_policy
+    from trainer.relevance.common import by_id, read_split
     from trainer.relevance.labels import group_by_query, read_labels
     from trainer.relevance.versions import load_version
 
@@ -129,7 +130,7 @@ def evaluate_versions(versions: Sequence[Path], data: Path, split: str = "test",
     if policy is not None:
         from trainer.relevance.benefit import BenefitScorer
 
-        scorer = BenefitScorer(*load_policy(policy), batch_size=batch_size)
+        scorer = BenefitScorer(*load_policy(policy, flag="--policy"), batch_size=batch_size)
     reference = None
     if diversity_encoder is not None:
         from shared.models import load_encoder

@@ -47,7 +47,7 @@ class LabelConfig(CommandConfig):
     sampled_temperature: float = Field(default=1.0, gt=0, description="sampling temperature of the sampled score")
     sampled_max_new_tokens: int = Field(default=256, ge=1, description="generation length of the sampled score")
     seed: int = Field(default=0, description="seed of the query subset and the random candidates")
-    device: str = Field(default="cpu", description="torch device of the policy")
+    device: str = Field(default="cpu", description="torch device of the policy: cpu, cuda, cuda:N or auto (the GPU when there is one)")
     threads: int | None = Field(default=None, ge=1, description="torch CPU threads (default: torch's choice)")
     overwrite: bool = Field(default=False, description="replace an existing label file / discard an interrupted run")
     progress: bool = Field(default=True, description="show a progress bar")
@@ -84,7 +84,8 @@ def run_label(cfg: LabelConfig) -> dict[str, float]:
 
     from trainer.relevance import candidates as C
     from trainer.relevance.benefit import BenefitScorer, reduce, sampled_success
-    from trainer.relevance.common import by_id, load_policy, read_split
+    from trainer.policy.loading import load_policy
+    from trainer.relevance.common import by_id, read_split
     from trainer.relevance.labels import ShardWriter, finalize, parts_dir, read_shards, separation_verdict, summarize
 
     if cfg.out.exists() and not cfg.overwrite:
@@ -105,7 +106,7 @@ def run_label(cfg: LabelConfig) -> dict[str, float]:
         print(f"resuming: {len(done)} of {len(queries)} queries already labelled in {writer.dir}")
 
     if todo:
-        model, tokenizer = load_policy(cfg.policy, cfg.device)
+        model, tokenizer = load_policy(cfg.policy, device=cfg.device, flag="--policy")
         scorer = BenefitScorer(model, tokenizer, cfg.batch_size, cfg.max_length, cfg.target_tokens or None)
         semantic_search = _semantic_source(cfg, bank)
         total_pairs = len(todo) * (1 + cfg.num_semantic + cfg.num_random)

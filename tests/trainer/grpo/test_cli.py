@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from shared.errors import UserError
+
 from shared.cli import main as rarft
 from trainer.grpo.cli import check_paths, parse_args
 
@@ -21,7 +23,7 @@ def test_trl_and_rarft_flags_and_yaml_config(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["--output-dir", "{tmp}"], "--model is required"),
-    (["--output-dir", "{tmp}", "--model", "{tmp}/nope"], "model path does not exist"),
+    (["--output-dir", "{tmp}", "--model", "{tmp}/nope", "--train", "{tmp}/t.jsonl"], "no such folder"),
     (["--output-dir", "{tmp}", "--model", "{tmp}", "--train", "{tmp}/none.jsonl"], "training file not found"),
     (["--output-dir", "{tmp}", "--retrieval-url", "localhost:8000"], "must start with http"),
     pytest.param(["--output-dir", "{tmp}", "--model", "{tmp}", "--train", "{tmp}", "--use-vllm", "true"],
@@ -30,14 +32,15 @@ def test_trl_and_rarft_flags_and_yaml_config(tmp_path):
     (["--output-dir", "{tmp}", "--retrieval-timeout-s", "0"], "needs a timeout"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, capsys, argv, message):
+    (tmp_path / "t.jsonl").write_text("")
     code = rarft(["train", *[a.format(tmp=tmp_path) for a in argv]])
     err = capsys.readouterr().err.strip()
     assert code == 2 and message in err and "Traceback" not in err and len(err.splitlines()) == 1
 
 
-def test_check_paths_accepts_hub_ids(tmp_path):
+def test_hub_id_without_a_hub_is_one_line(tmp_path):
     (tmp_path / "x.jsonl").write_text("")
     config = parse_args(["--output-dir", str(tmp_path), "--model", "Qwen/Qwen3-1.7B", "--train",
                          str(tmp_path / "x.jsonl")])
-    check_paths(config)
-    assert config.model == "Qwen/Qwen3-1.7B"
+    with pytest.raises(UserError, match="--model Qwen/Qwen3-1.7B: cannot read its config"):
+        check_paths(config)

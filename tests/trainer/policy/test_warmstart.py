@@ -182,8 +182,8 @@ def test_base_model_accepts_any_hf_path(tiny_policy, tiny_data, tmp_path, capsys
 
 @pytest.mark.parametrize("args, message", [
     (["--data", "/nonexistent/data"], "data dir not found"),
-    (["--base-model", "/nonexistent/model"], "model path does not exist"),
-    (["--base-model", "not-a-hub-id"], "not a hub id"),
+    (["--base-model", "/nonexistent/model"], "--base-model /nonexistent/model: no such folder"),
+    (["--base-model", "not-a-hub-id"], "--base-model not-a-hub-id: no such folder"),
     (["--no-such-option", "1"], None),
 ])
 def test_bad_input_is_one_clear_error(args, message, tiny_data, tmp_path, capsys):

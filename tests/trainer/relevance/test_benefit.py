@@ -12,7 +12,7 @@ from shared.errors import UserError
 
 @pytest.fixture(scope="module")
 def policy(tiny_policy):
-    from trainer.relevance.common import load_policy
+    from trainer.policy.loading import load_policy
 
     return load_policy(str(tiny_policy))
 
