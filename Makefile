@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-OUT ?= runs/quick
+OUT ?= runs/$(PRESET)
 PRESET ?= quick
 PYTEST_ARGS ?=
 

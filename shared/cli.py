@@ -15,7 +15,7 @@ from shared.errors import UserError
 # name -> ("module:function", one-line help). Each function takes argv (list[str]) and returns an exit code.
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("trainer.data.cli:main", "build the embedded analogy benchmark (bank/train/test splits)"),
-    "init-policy": ("trainer.policy.cli:main", "build and SFT-warm-start the tiny Qwen3 policy"),
+    "init-policy": ("trainer.policy.cli:main", "build the tiny Qwen3 policy (or take a pretrained one) and SFT-warm-start it"),
     "build-retriever": ("retrieval_service.build:main", "embed a bank and write a retriever version"),
     "serve": ("retrieval_service.cli:main", "serve the retriever registry over HTTP"),
     "deploy": ("retrieval_service.deploy:main", "load / split / promote / rollback versions on a running service"),

@@ -81,6 +81,7 @@ class BenefitScorer:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         self.device = next(model.parameters()).device
         self._target_cache: dict[str, list[int]] = {}
+        self.tokens_scored = 0  # prompt + target tokens of every scored pair: the work a forward pass does
 
     # ------------------------------------------------------------------------------------------- encoding
 
@@ -141,6 +142,7 @@ class BenefitScorer:
     def score(self, pairs: Sequence[tuple[Demonstration, Demonstration | None]], progress: Any = None) -> list[PairScore]:
         """ℓ and T for each (query, demo) pair (demo None = baseline), in the given order."""
         encoded = [self.encode_pair(q, d) for q, d in pairs]
+        self.tokens_scored += sum(len(ids) for ids, _, _ in encoded)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]), reverse=True)
         sums: list[float] = [0.0] * len(encoded)
         for start in range(0, len(order), self.batch_size):

@@ -123,7 +123,10 @@ def run_label(cfg: LabelConfig) -> dict[str, float]:
                          if cfg.sampled_n else None)
             writer.write(_rows(pools, scores, successes, cfg.reduction, reduce))
         bar.close()
-        logger.info("labelled %d queries in %.1f s", len(todo), time.perf_counter() - started)
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        labels = len(todo) * (cfg.num_semantic + cfg.num_random)
+        print(f"labelled {len(todo)} queries in {elapsed:.1f} s: {labels / elapsed:.1f} labels/s "
+              f"({total_pairs} scored pairs with the baselines, {scorer.tokens_scored / elapsed:,.0f} tokens/s)")
 
     rows = read_shards(writer.dir)
     checksum = finalize(cfg.out, rows)
