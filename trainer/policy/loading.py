@@ -7,11 +7,11 @@ OSError traceback from deep inside transformers.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from shared.errors import UserError
+from shared.models import offline_if_local
 from trainer.policy.embedded import EMBEDDED_MODELS, embedded_model_dir, is_embedded
 
 WHAT_TO_PASS = ("a policy dir from `rarft init-policy`, a Hugging Face model folder, a hub id where a hub is "
@@ -21,15 +21,16 @@ WHAT_TO_PASS = ("a policy dir from `rarft init-policy`, a Hugging Face model fol
 def resolve_policy(name: str, flag: str = "--model") -> str:
     """An existing local folder, a converted embedded model's folder, or a hub id passed through."""
     if is_embedded(name):
-        return str(embedded_model_dir(name))
+        path = str(embedded_model_dir(name))
+        offline_if_local(path)
+        return path
     path = Path(name).expanduser()
     if path.exists():
         if not path.is_dir():
             raise UserError(f"{flag} {name}: is a file, not a model folder; pass {WHAT_TO_PASS}")
         if not (path / "config.json").is_file():
             raise UserError(f"{flag} {name}: no config.json in that folder, so it is not a model; pass {WHAT_TO_PASS}")
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder never needs the hub (unreachable here)
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        offline_if_local(str(path))
         return str(path)
     looks_local = name.startswith((".", "/", "~")) or name.count("/") != 1
     if looks_local:
