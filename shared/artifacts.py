@@ -13,12 +13,14 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel
 
 from shared.errors import UserError
 
 MANIFEST_NAME = "manifest.json"
+M = TypeVar("M", bound=BaseModel)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -89,6 +91,17 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def write_manifest(directory: Path, manifest: BaseModel) -> None:
     atomic_write_text(Path(directory) / MANIFEST_NAME, manifest.model_dump_json(indent=2) + "\n")
+
+
+def read_manifest_or_none(path: Path, model: type[M]) -> M | None:
+    """The manifest at `path` if it exists and validates, else None: a rerun then rebuilds the artifact."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return model.model_validate_json(path.read_text())
+    except ValueError:
+        return None
 
 
 def read_json(path: Path) -> dict:

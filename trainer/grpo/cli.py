@@ -58,16 +58,14 @@ def main(argv: list[str]) -> int:
     config = parse_args(argv)
     check_paths(config)
 
-    from transformers import AutoTokenizer
     from transformers.trainer_utils import get_last_checkpoint
 
     from trainer.grpo.dataset import load_problems
     from trainer.grpo.retrieval import RetrievalFailed
     from trainer.grpo.trainer import RARFTTrainer
+    from trainer.policy.loading import load_tokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(config.model)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(config.model)
     dataset = load_problems(config.train_file, tokenizer)
     resume = config.resume_from_checkpoint
     if resume in ("True", "true", "last"):

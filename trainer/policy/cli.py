@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from shared.artifacts import atomic_dir, atomic_write_text, sha256_file
+from shared.artifacts import atomic_dir, atomic_write_text, read_manifest_or_none, sha256_file
 from shared.config import CommandConfig, parse_command
 from shared.contract import Demonstration
 from shared.errors import UserError
@@ -121,13 +121,7 @@ def data_checksum(data_dir: Path) -> str:
 
 
 def existing_manifest(out: Path) -> PolicyManifest | None:
-    path = out / POLICY_MANIFEST
-    if not path.is_file():
-        return None
-    try:
-        return PolicyManifest.model_validate_json(path.read_text())
-    except ValueError:
-        return None
+    return read_manifest_or_none(out / POLICY_MANIFEST, PolicyManifest)
 
 
 def load_base(name: str):

@@ -15,7 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.artifacts import atomic_dir, atomic_write_text, checksum_tree, sha256_file, verify_checksums
+from shared.artifacts import (atomic_dir, atomic_write_text, checksum_tree, read_manifest_or_none, sha256_file,
+                              verify_checksums)
 from shared.errors import UserError
 from shared.manifests import ConvertedModelManifest
 
@@ -74,7 +75,7 @@ def embedded_model_dir(name: str, cache: Path | None = None) -> Path:
     source = gguf_path(model)
     out = (cache or cache_root()) / "models" / name
     source_sha = sha256_file(source)
-    manifest = _read_manifest(out)
+    manifest = read_manifest_or_none(out / MANIFEST, ConvertedModelManifest)
     if manifest is not None and manifest.source_sha256 == source_sha:
         bad = verify_checksums(out, manifest.files)
         if not bad:
@@ -82,16 +83,6 @@ def embedded_model_dir(name: str, cache: Path | None = None) -> Path:
         log.warning("converted %s at %s fails its checksums (%s); converting again", name, out, ", ".join(bad))
     convert_gguf(model, source, source_sha, out)
     return out
-
-
-def _read_manifest(out: Path) -> ConvertedModelManifest | None:
-    path = out / MANIFEST
-    if not path.is_file():
-        return None
-    try:
-        return ConvertedModelManifest.model_validate_json(path.read_text())
-    except ValueError:
-        return None
 
 
 def convert_gguf(model: EmbeddedModel, source: Path, source_sha: str, out: Path) -> None:
