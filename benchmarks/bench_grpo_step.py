@@ -4,7 +4,9 @@ Three runs of RARFTTrainer with the same seed, data order and config:
   live    -- demonstrations fetched over HTTP from a real `rarft serve` (batched, prefetched): RA-RFT as trained;
   replay  -- the very same demonstrations replayed from memory (no HTTP): identical prompts, so identical
              generation work; live / replay is the cost of retrieval itself (target <= 1.05);
-  plain   -- plain GRPO (no demonstrations): shorter prompts; live / plain also counts the longer prompts.
+  plain   -- plain GRPO (no demonstrations): shorter prompts; live / plain also counts the longer prompts;
+  unshared -- replay with --share-prefill false (TRL's generation, every sample prefills its prompt again), and
+             plain-unshared the same for plain GRPO: unshared / replay is what the shared prefill saves.
 
     nice -n 10 .venv/bin/python benchmarks/bench_grpo_step.py --model POLICY --train DATA/rl.jsonl \\
         --registry REGISTRY [--steps 6]
@@ -86,13 +88,15 @@ class ReplayClient:
         self._pool.shutdown(wait=False)
 
 
-def run(args: argparse.Namespace, out: Path, url: str | None, client: Any = None) -> tuple[list[float], RARFTTrainer]:
+def run(args: argparse.Namespace, out: Path, url: str | None, client: Any = None,
+        share_prefill: bool = True) -> tuple[list[float], RARFTTrainer]:
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     config = RARFTConfig(
         output_dir=str(out), model=args.model, train_file=args.train, retrieval_url=url, max_steps=args.steps,
         per_device_train_batch_size=args.batch, num_generations=args.num_generations,
         max_completion_length=args.max_completion_length, demo_budget_tokens=args.budget, retrieval_k=args.k,
         report_to="none", save_strategy="no", logging_steps=1, disable_tqdm=True, seed=args.seed, feedback=False,
+        share_prefill=share_prefill, temperature=args.temperature,
     )
     timer = StepTimer()
     trainer = RARFTTrainer(model=args.model, args=config, train_dataset=load_problems(args.train, tokenizer),
@@ -125,6 +129,7 @@ def main() -> int:
     p.add_argument("--max-completion-length", type=int, default=64)
     p.add_argument("--budget", type=int, default=512)
     p.add_argument("--k", type=int, default=4)
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (TRL's default 1.0)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="also write the numbers here")
     args = p.parse_args()
@@ -142,15 +147,21 @@ def main() -> int:
             latencies = [h["latency_ms"] for h in trainer.retrieval_history[1:]]
             replay, _ = run(args, Path(tmp) / "replay", url, ReplayClient(recorder.answers))
             plain, _ = run(args, Path(tmp) / "plain", None)
+            unshared, _ = run(args, Path(tmp) / "unshared", url, ReplayClient(recorder.answers), share_prefill=False)
+            plain_unshared, _ = run(args, Path(tmp) / "plain-unshared", None, share_prefill=False)
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(10)
-    mean = {name: statistics.mean(t[1:]) for name, t in (("live", live), ("replay", replay), ("plain", plain))}
+    runs = (("live", live), ("replay", replay), ("plain", plain), ("unshared", unshared),
+            ("plain_unshared", plain_unshared))
+    mean = {name: statistics.mean(t[1:]) for name, t in runs}
     result = {
         "seconds_per_step": mean,
         "ratio_live_over_replay": mean["live"] / mean["replay"],
         "ratio_live_over_plain": mean["live"] / mean["plain"],
+        "ratio_unshared_over_replay": mean["unshared"] / mean["replay"],
+        "ratio_unshared_over_plain_unshared": mean["unshared"] / mean["plain_unshared"],
         "retrieval_latency_ms_mean": statistics.mean(latencies),
         "retrieval_wait_ms_mean": statistics.mean(waits),
         "settings": {k: v for k, v in vars(args).items() if k not in ("json",)},
@@ -160,7 +171,12 @@ def main() -> int:
     print(f"retrieval cost: live/replay = {result['ratio_live_over_replay']:.3f} (target <= 1.05); "
           f"HTTP latency {result['retrieval_latency_ms_mean']:.1f} ms/batch, trainer blocked "
           f"{result['retrieval_wait_ms_mean']:.1f} ms/batch (prefetch)")
-    print(f"RA-RFT vs plain GRPO (longer prompts included): live/plain = {result['ratio_live_over_plain']:.3f}")
+    print(f"RA-RFT vs plain GRPO (longer prompts included): live/plain = {result['ratio_live_over_plain']:.3f} "
+          f"(target <= 2); with TRL's own generation (no shared prefill) "
+          f"{result['ratio_unshared_over_plain_unshared']:.3f}")
+    print(f"shared prefill: unshared {mean['unshared']:.3f} s/step / replay {mean['replay']:.3f} = "
+          f"{result['ratio_unshared_over_replay']:.3f}x faster with demonstrations; plain GRPO "
+          f"{mean['plain_unshared'] / mean['plain']:.3f}x")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     return 0

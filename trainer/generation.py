@@ -2,6 +2,10 @@
 
 Prompts are sorted by length and left-padded, so each batch wastes little compute on padding and every row's
 completion starts at the same position; results come back in the caller's order.
+
+Several samples of one prompt share its prefill (`prefill_shared`): the prompt is run once and its KV cache is
+repeated per sample, instead of `num_return_sequences` running the same prompt k times. With demonstrations in the
+prompt the prefill is most of a batch's compute (docs/trainer.md, "Shared prefill").
 """
 
 from __future__ import annotations
@@ -26,6 +30,26 @@ def _stop_ids(model: Any, tokenizer: Any) -> list[int]:
     return sorted(set(ids))
 
 
+def prefill_shared(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, repeats: int) -> Any | None:
+    """The KV cache of each left-padded prompt but its last token, computed once and repeated `repeats` times per row.
+
+    Pass it to `model.generate` with the prompts repeated the same way (`repeat_interleave(repeats, 0)`): generate
+    then runs only each prompt's last token, at the positions it would have computed itself (attention-mask cumsum).
+    None when there is nothing to share (one sample, or one-token prompts).
+    """
+    if repeats < 2 or input_ids.shape[1] < 2:
+        return None
+    from transformers import DynamicCache
+
+    ids, mask = input_ids[:, :-1], attention_mask[:, :-1]
+    positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)
+    cache = DynamicCache(config=model.config)
+    model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
+          logits_to_keep=1)
+    cache.batch_repeat_interleave(repeats)
+    return cache
+
+
 @torch.inference_mode()
 def generate(
     model: Any,
@@ -39,11 +63,13 @@ def generate(
     top_p: float = 1.0,
     progress: bool = True,
     desc: str = "generate",
+    share_prefill: bool = True,
 ) -> list[list[str]]:
     """Completions for each prompt: `num_samples` strings per prompt, greedy when temperature is 0.
 
     Prompts are already rendered text (see trainer.prompting.render_prompt), so no special tokens are added.
-    Decoding stops at EOS; special tokens are stripped from the returned text.
+    Decoding stops at EOS; special tokens are stripped from the returned text. `share_prefill=False` gives HF's
+    own `num_return_sequences` path (the reference the shared prefill is tested and benchmarked against).
     """
     if num_samples < 1:
         raise ValueError("num_samples must be >= 1")
@@ -68,7 +94,6 @@ def generate(
     gen_kwargs: dict[str, Any] = dict(
         max_new_tokens=max_new_tokens,
         do_sample=sampling,
-        num_return_sequences=num_samples,
         eos_token_id=stop,
         pad_token_id=pad_id,
     )
@@ -81,8 +106,15 @@ def generate(
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
-            input_ids = batch["input_ids"].to(device)
-            out = model.generate(input_ids=input_ids, attention_mask=batch["attention_mask"].to(device), **gen_kwargs)
+            input_ids, attention_mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
+            cache = prefill_shared(model, input_ids, attention_mask, num_samples) if share_prefill else None
+            if cache is not None:
+                out = model.generate(input_ids=input_ids.repeat_interleave(num_samples, 0),
+                                     attention_mask=attention_mask.repeat_interleave(num_samples, 0),
+                                     cache=cache, **gen_kwargs)
+            else:
+                out = model.generate(input_ids=input_ids, attention_mask=attention_mask,
+                                     num_return_sequences=num_samples, **gen_kwargs)
             new = out[:, input_ids.shape[1] :]
             texts = tokenizer.batch_decode(new, skip_special_tokens=True)
             for j, i in enumerate(idx):

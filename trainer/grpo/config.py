@@ -78,6 +78,11 @@ class RARFTConfig(GRPOConfig):
     run_id: str | None = field(
         default=None, metadata={"help": "Run name sent with feedback (default: the output dir's name)."}
     )
+    share_prefill: bool = field(
+        default=True,
+        metadata={"help": "Run each prompt's prefill once for its num_generations samples and repeat its KV cache "
+                          "(HF generate path only; vLLM shares prefixes itself). False: TRL's own generation."},
+    )
     format_reward_weight: float = field(
         default=0.0,
         metadata={"help": "Weight of the format reward (1 when the completion ends in a \\boxed{} answer); "

@@ -17,18 +17,33 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from accelerate.utils import gather_object
+import torch
+from accelerate.utils import DistributedType, gather_object
 from trl import GRPOTrainer
+from trl.models import unwrap_model_for_generation
 
 from shared.contract import Feedback
 from trainer.client import RetrievalClient, RetrievalError
 from trainer.grpo.config import RARFTConfig
 from trainer.grpo.retrieval import NO_RETRIEVAL_ARM, BatchRetrieval, RetrievalFailed, RolloutRetriever
 from trainer.grpo.rewards import reward_functions
+from trainer.generation import prefill_shared
 
 logger = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 256  # batches kept in memory for inspection (tests, notebooks); the JSONL log keeps all
+
+
+def equal_run_length(rows: list[list[int]]) -> int:
+    """r when `rows` is runs of r identical consecutive rows (TRL's sampler repeats each prompt), else 1."""
+    if not rows:
+        return 1
+    r = 1
+    while r < len(rows) and rows[r] == rows[0]:
+        r += 1
+    if len(rows) % r or any(rows[i] != rows[i - i % r] for i in range(len(rows))):
+        return 1
+    return r
 
 
 class RARFTTrainer(GRPOTrainer):
@@ -127,6 +142,94 @@ class RARFTTrainer(GRPOTrainer):
         output = super()._generate_and_score_completions(rows)
         self._record(batch, rows, mode)
         return output
+
+    # ------------------------------------------------------------------------------------------- generation
+
+    def _generate_single_turn(self, prompt_ids: list[list[int]], images: Any, multimodal_fields: dict[str, Any],
+                              num_generations: int, has_tool_images: bool = False) -> tuple[list[list[int]], Any]:
+        """TRL's HF-generate path, with each prompt's prefill run once for its group of samples.
+
+        The sampler repeats every prompt `num_generations` times in a row, so TRL's path prefills each prompt that
+        many times; with demonstrations in the prompt that prefill is most of the generation's compute. Anything
+        else (vLLM, continuous batching, images, prompts not in equal runs) goes to TRL unchanged.
+        """
+        repeats = equal_run_length(prompt_ids)
+        if (not self.args.share_prefill or repeats < 2 or self.use_vllm or self.use_transformers_continuous_batching
+                or images is not None or multimodal_fields):
+            return super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations,
+                                                 has_tool_images)
+        unique = [torch.tensor(ids) for ids in prompt_ids[::repeats]]
+        width = max(len(t) for t in unique)
+        pad_id = self._tokenizer.pad_token_id
+        input_ids = torch.stack([torch.cat([torch.full((width - len(t),), pad_id, dtype=t.dtype), t]) for t in unique])
+        attention_mask = (torch.arange(width).unsqueeze(0) >= torch.tensor([width - len(t) for t in unique]).unsqueeze(1)).long()
+        device = self.accelerator.device
+        input_ids, attention_mask = input_ids.to(device), attention_mask.to(device)
+        with (
+            unwrap_model_for_generation(
+                self.model_wrapped, self.accelerator,
+                gather_deepspeed3_params=self.args.ds3_gather_for_generation,
+                generation_kwargs=self.generation_kwargs,
+                gradient_checkpointing_kwargs=self.args.gradient_checkpointing_kwargs,
+            ) as model,
+            torch.no_grad(),
+            self._dist.summon_full_params(self.model_wrapped, recurse=False),
+        ):
+            cache = prefill_shared(model, input_ids, attention_mask, repeats)
+            out = model.generate(input_ids=input_ids.repeat_interleave(repeats, 0),
+                                 attention_mask=attention_mask.repeat_interleave(repeats, 0),
+                                 cache=cache, generation_config=self.generation_config)
+        completion_ids = out[:, width:].cpu()
+        stops = set(self.eos_token_ids)
+        completions = []
+        for row in completion_ids.tolist():
+            end = next((i for i, tok in enumerate(row) if tok in stops), None)
+            completions.append(row if end is None else row[: end + 1])  # TRL keeps the EOS token, drops what follows
+        return completions, None
+
+    def _get_per_token_logps_and_entropies(self, model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                                           logits_to_keep: int, batch_size: int | None = None,
+                                           compute_entropy: bool = False, compute_aux_loss: bool = False,
+                                           **multimodal: Any) -> tuple[torch.Tensor, Any, Any]:
+        """TRL's log-probs of the completion tokens, with each prompt run once for its group of samples.
+
+        The rows are [left-padded prompt | right-padded completion], every prompt repeated `num_generations` times.
+        The shared path runs each distinct prompt but its last token once (with gradients), repeats that KV cache
+        per sample, and runs [last prompt token | completion] on top: the same positions, mask and log-probs as
+        TRL's full rows (tested to agree), with the long demonstrations in the prompt computed once instead of
+        `num_generations` times in the forward and the backward. Multimodal inputs, MoE aux losses, distributed
+        wrappers and activation checkpointing go to TRL.
+        """
+        width = input_ids.shape[1] - logits_to_keep
+        prompts = input_ids[:, :width]
+        repeats = equal_run_length(torch.cat([prompts, attention_mask[:, :width]], 1).tolist()) if width > 1 else 1
+        unwrapped = self.accelerator.unwrap_model(model)
+        if (not self.args.share_prefill or repeats < 2 or compute_aux_loss
+                or any(v is not None for v in multimodal.values())
+                or self.accelerator.distributed_type != DistributedType.NO  # one backward per forward under DDP/FSDP
+                or getattr(unwrapped, "is_activation_checkpointing", False)):  # checkpointed layers drop the cache
+            return super()._get_per_token_logps_and_entropies(
+                model, input_ids, attention_mask, logits_to_keep, batch_size=batch_size,
+                compute_entropy=compute_entropy, compute_aux_loss=compute_aux_loss, **multimodal)
+        from transformers import DynamicCache
+
+        config = unwrapped.config
+        rows = max(repeats, (batch_size or input_ids.shape[0]) // repeats * repeats)  # chunks of whole groups
+        logps, entropies = [], []
+        for start in range(0, input_ids.shape[0], rows):
+            ids, mask = input_ids[start:start + rows], attention_mask[start:start + rows]
+            cache = DynamicCache(config=config)
+            with self.accelerator.autocast():
+                model(input_ids=prompts[start:start + rows:repeats, :-1], attention_mask=mask[::repeats, :width - 1],
+                      cache=cache, use_cache=True, logits_to_keep=1)
+                cache.batch_repeat_interleave(repeats)
+                tail = ids[:, width - 1:]  # the last prompt token predicts the first completion token
+                labels = tail.masked_fill(mask[:, width - 1:] == 0, -100)
+                outputs = model(input_ids=tail, attention_mask=mask, cache=cache, labels=labels, fused_lm_head=True)
+            logps.append(outputs.log_probs[:, -logits_to_keep:])
+            if compute_entropy:
+                entropies.append(outputs.entropy[:, -logits_to_keep:])
+        return torch.cat(logps), (torch.cat(entropies) if compute_entropy else None), None
 
     # ------------------------------------------------------------------------------------------- faults
 

@@ -48,3 +48,34 @@ def test_rejects_greedy_multi_sample_and_empty(untrained_model, trained_tokenize
     with pytest.raises(ValueError):
         generate(untrained_model, trained_tokenizer, ["x"], num_samples=2, temperature=0.0)
     assert generate(untrained_model, trained_tokenizer, []) == []
+
+
+def test_shared_prefill_gives_the_logits_of_the_full_prompt(untrained_model, trained_tokenizer, tiny_rows):
+    import torch
+
+    from trainer.generation import prefill_shared
+
+    prompts = _prompts(trained_tokenizer, tiny_rows["test"][:4], tiny_rows["bank"])
+    trained_tokenizer.padding_side = "left"
+    batch = trained_tokenizer(prompts, add_special_tokens=False, padding=True, return_tensors="pt")
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    assert (mask == 0).any()  # really left-padded
+    with torch.inference_mode():
+        positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
+        full = untrained_model(input_ids=ids, attention_mask=mask, position_ids=positions).logits[:, -1]
+        cache = prefill_shared(untrained_model, ids, mask, repeats=3)
+        assert cache.get_seq_length() == ids.shape[1] - 1
+        reps = ids.repeat_interleave(3, 0)
+        last = untrained_model(input_ids=reps[:, -1:], attention_mask=mask.repeat_interleave(3, 0),
+                               position_ids=positions.repeat_interleave(3, 0)[:, -1:], cache=cache).logits[:, -1]
+    torch.testing.assert_close(last, full.repeat_interleave(3, 0), atol=1e-4, rtol=1e-4)
+
+
+def test_shared_prefill_samples_like_num_return_sequences(untrained_model, trained_tokenizer, tiny_rows):
+    # at a temperature this low, sampling is argmax: both paths must produce the same k completions per prompt
+    prompts = _prompts(trained_tokenizer, tiny_rows["test"][:5], tiny_rows["bank"])
+    kw = dict(max_new_tokens=12, temperature=1e-4, num_samples=3, batch_size=6, seed=3, progress=False)
+    shared = generate(untrained_model, trained_tokenizer, prompts, share_prefill=True, **kw)
+    plain = generate(untrained_model, trained_tokenizer, prompts, share_prefill=False, **kw)
+    assert shared == plain
+    assert [len(c) for c in shared] == [3] * 5
