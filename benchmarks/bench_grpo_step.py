@@ -1,6 +1,6 @@
 """Wall time of a GRPO step with retrieval vs without, on the same batches.
 
-Three runs of RARFTTrainer with the same seed, data order and config:
+Five runs of RARFTTrainer with the same seed, data order and config:
   live    -- demonstrations fetched over HTTP from a real `rarft serve` (batched, prefetched): RA-RFT as trained;
   replay  -- the very same demonstrations replayed from memory (no HTTP): identical prompts, so identical
              generation work; live / replay is the cost of retrieval itself (target <= 1.05);
@@ -97,6 +97,8 @@ def run(args: argparse.Namespace, out: Path, url: str | None, client: Any = None
         max_completion_length=args.max_completion_length, demo_budget_tokens=args.budget, retrieval_k=args.k,
         report_to="none", save_strategy="no", logging_steps=1, disable_tqdm=True, seed=args.seed, feedback=False,
         share_prefill=share_prefill, temperature=args.temperature,
+        # every completion runs to max length: the same decode work in every run, so step times compare
+        generation_kwargs={"min_new_tokens": args.max_completion_length} if args.fixed_length else None,
     )
     timer = StepTimer()
     trainer = RARFTTrainer(model=args.model, args=config, train_dataset=load_problems(args.train, tokenizer),
@@ -130,6 +132,9 @@ def main() -> int:
     p.add_argument("--budget", type=int, default=512)
     p.add_argument("--k", type=int, default=4)
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (TRL's default 1.0)")
+    p.add_argument("--fixed-length", action=argparse.BooleanOptionalAction, default=True,
+                   help="generate every completion to --max-completion-length (default), so sampled lengths do "
+                        "not decide the comparison")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="also write the numbers here")
     args = p.parse_args()

@@ -30,14 +30,19 @@ def _stop_ids(model: Any, tokenizer: Any) -> list[int]:
     return sorted(set(ids))
 
 
+# Below this prompt width the extra forward call and the cache copy cost more than the repeated prefill saves: on the
+# toy policy, k = 8 samples of ~100-token prompts ran slower shared, ~350-token prompts faster (docs/trainer.md).
+SHARED_PREFILL_MIN_TOKENS = 192
+
+
 def prefill_shared(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, repeats: int) -> Any | None:
     """The KV cache of each left-padded prompt but its last token, computed once and repeated `repeats` times per row.
 
     Pass it to `model.generate` with the prompts repeated the same way (`repeat_interleave(repeats, 0)`): generate
     then runs only each prompt's last token, at the positions it would have computed itself (attention-mask cumsum).
-    None when there is nothing to share (one sample, or one-token prompts).
+    None when there is nothing worth sharing: one sample, or prompts shorter than SHARED_PREFILL_MIN_TOKENS.
     """
-    if repeats < 2 or input_ids.shape[1] < 2:
+    if repeats < 2 or input_ids.shape[1] - 1 < SHARED_PREFILL_MIN_TOKENS:
         return None
     from transformers import DynamicCache
 

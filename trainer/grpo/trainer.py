@@ -27,7 +27,7 @@ from trainer.client import RetrievalClient, RetrievalError
 from trainer.grpo.config import RARFTConfig
 from trainer.grpo.retrieval import NO_RETRIEVAL_ARM, BatchRetrieval, RetrievalFailed, RolloutRetriever
 from trainer.grpo.rewards import reward_functions
-from trainer.generation import prefill_shared
+from trainer.generation import SHARED_PREFILL_MIN_TOKENS, prefill_shared
 
 logger = logging.getLogger(__name__)
 
@@ -151,11 +151,14 @@ class RARFTTrainer(GRPOTrainer):
 
         The sampler repeats every prompt `num_generations` times in a row, so TRL's path prefills each prompt that
         many times; with demonstrations in the prompt that prefill is most of the generation's compute. Anything
-        else (vLLM, continuous batching, images, prompts not in equal runs) goes to TRL unchanged.
+        else (vLLM, continuous batching, images, a configured cache implementation, prompts not in equal runs)
+        goes to TRL unchanged.
         """
         repeats = equal_run_length(prompt_ids)
-        if (not self.args.share_prefill or repeats < 2 or self.use_vllm or self.use_transformers_continuous_batching
-                or images is not None or multimodal_fields):
+        if (not self.args.share_prefill or repeats < 2 or max(map(len, prompt_ids)) - 1 < SHARED_PREFILL_MIN_TOKENS
+                or self.use_vllm or self.use_transformers_continuous_batching
+                or images is not None or multimodal_fields
+                or self.generation_config.cache_implementation is not None):  # a static cache: generate builds it
             return super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations,
                                                  has_tool_images)
         unique = [torch.tensor(ids) for ids in prompt_ids[::repeats]]
@@ -202,7 +205,8 @@ class RARFTTrainer(GRPOTrainer):
         """
         width = input_ids.shape[1] - logits_to_keep
         prompts = input_ids[:, :width]
-        repeats = equal_run_length(torch.cat([prompts, attention_mask[:, :width]], 1).tolist()) if width > 1 else 1
+        repeats = (equal_run_length(torch.cat([prompts, attention_mask[:, :width]], 1).tolist())
+                   if width - 1 >= SHARED_PREFILL_MIN_TOKENS else 1)
         unwrapped = self.accelerator.unwrap_model(model)
         if (not self.args.share_prefill or repeats < 2 or compute_aux_loss
                 or any(v is not None for v in multimodal.values())

@@ -24,7 +24,7 @@ def test_shared_prefill_generates_what_trl_generates(tiny_policy, tiny_data, tmp
     trainer = make_trainer(tiny_policy, tiny_data / "train.jsonl", tmp_path / "run", temperature=1e-4, max_steps=1)
     tok = trainer.processing_class
     prompts = [trainer.train_dataset[i]["prompt"] for i in range(3)]
-    prompts[1] = prompts[1] + prompts[0]  # unequal lengths: the batch is left-padded
+    prompts[1] = prompts[1] + prompts[0] + prompts[2]  # unequal lengths (left padding), long enough to share
     ids = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
     repeated = [x for x in ids for _ in range(2)]
     calls = []
@@ -48,8 +48,8 @@ def test_shared_prefill_generates_what_trl_generates(tiny_policy, tiny_data, tmp
 def _rows(trainer, repeats: int = 2):
     """[left-padded prompt | right-padded completion] rows as TRL builds them, each prompt repeated `repeats` times."""
     tok = trainer.processing_class
-    prompts = [trainer.train_dataset[i]["prompt"] for i in range(2)]
-    prompts[0] = prompts[0] + prompts[1]  # unequal lengths: left padding in the prompt block
+    prompts = [trainer.train_dataset[i]["prompt"] for i in range(3)]
+    prompts = [prompts[0] + prompts[1] + prompts[2], prompts[1] + prompts[2]]  # unequal lengths, long enough to share
     p_ids = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
     c_ids = [tok(t, add_special_tokens=False)["input_ids"] for t in
              ["Plan: add. 2 + 3 = 5. Answer: \\boxed{5}", "7", "Answer: \\boxed{12} and more words here", "x + y"]]

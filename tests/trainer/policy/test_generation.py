@@ -79,3 +79,14 @@ def test_shared_prefill_samples_like_num_return_sequences(untrained_model, train
     plain = generate(untrained_model, trained_tokenizer, prompts, share_prefill=False, **kw)
     assert shared == plain
     assert [len(c) for c in shared] == [3] * 5
+
+
+def test_short_prompts_are_not_worth_sharing(untrained_model, trained_tokenizer):
+    import torch
+
+    from trainer.generation import SHARED_PREFILL_MIN_TOKENS, prefill_shared
+
+    ids = torch.ones(2, SHARED_PREFILL_MIN_TOKENS, dtype=torch.long)  # width - 1 < the minimum: no shared prefill
+    assert prefill_shared(untrained_model, ids, torch.ones_like(ids), repeats=4) is None
+    assert prefill_shared(untrained_model, torch.ones(2, 300, dtype=torch.long), torch.ones(2, 300, dtype=torch.long),
+                          repeats=1) is None
