@@ -5,7 +5,7 @@ completion starts at the same position; results come back in the caller's order.
 
 Several samples of one prompt share its prefill (`prefill_shared`): the prompt is run once and its KV cache is
 repeated per sample, instead of `num_return_sequences` running the same prompt k times. With demonstrations in the
-prompt the prefill is most of a batch's compute (docs/trainer.md, "Shared prefill").
+prompt that repeated prefill is much of a batch's compute (docs/trainer.md, "Shared prefill").
 """
 
 from __future__ import annotations

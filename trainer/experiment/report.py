@@ -115,7 +115,8 @@ def render_report(results: dict[str, Any]) -> str:
            "Every number below was measured in this run "
            f"({n_seeds} seed(s) per arm; every seed is shown).", "",
            *design_section(results), "", "## Verdict", "", *verdict(results), *comparison_table(results), "",
-           f"## Test accuracy ({metric}, pass@k) per arm and retrieval condition", "",
+           f"## {results.get('eval_split', 'test').capitalize()} accuracy ({metric}, pass@k) per arm and retrieval "
+           "condition", "",
            f"Accuracies in percent on the {split_name(results)} ({ev.get('limit', 'all')} problems, k={ev.get('k', '?')} samples at "
            f"temperature {ev.get('temperature', '?')}); avg@k is the mean accuracy over the k samples (the paper's avg@32 "
            "with k=32), pass@k the unbiased estimator 1 - C(n-c,k)/C(n,k). With several seeds: mean ± std (per-seed values). "

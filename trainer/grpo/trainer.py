@@ -150,7 +150,7 @@ class RARFTTrainer(GRPOTrainer):
         """TRL's HF-generate path, with each prompt's prefill run once for its group of samples.
 
         The sampler repeats every prompt `num_generations` times in a row, so TRL's path prefills each prompt that
-        many times; with demonstrations in the prompt that prefill is most of the generation's compute. Anything
+        many times; with long demonstrations in the prompt that repeated prefill can dominate. Anything
         else (vLLM, continuous batching, images, a configured cache implementation, prompts not in equal runs)
         goes to TRL unchanged.
         """
@@ -164,8 +164,10 @@ class RARFTTrainer(GRPOTrainer):
         unique = [torch.tensor(ids) for ids in prompt_ids[::repeats]]
         width = max(len(t) for t in unique)
         pad_id = self._tokenizer.pad_token_id
-        input_ids = torch.stack([torch.cat([torch.full((width - len(t),), pad_id, dtype=t.dtype), t]) for t in unique])
-        attention_mask = (torch.arange(width).unsqueeze(0) >= torch.tensor([width - len(t) for t in unique]).unsqueeze(1)).long()
+        pads = torch.tensor([width - len(t) for t in unique])
+        input_ids = torch.stack([torch.cat([torch.full((int(n),), pad_id, dtype=t.dtype), t])
+                                 for n, t in zip(pads, unique, strict=True)])
+        attention_mask = (torch.arange(width).unsqueeze(0) >= pads.unsqueeze(1)).long()  # left padding
         device = self.accelerator.device
         input_ids, attention_mask = input_ids.to(device), attention_mask.to(device)
         with (
