@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -23,6 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+def emit(result: dict, json_path: Path | None) -> None:
+    """Print a benchmark's figures as JSON, and also write them to `json_path` when given."""
+    text = json.dumps(result, indent=2)
+    print(text)
+    if json_path:
+        json_path.write_text(text + "\n")
+
 
 THEMES = ["trains", "tanks", "gardens", "coins", "books", "runners", "bakeries", "ladders", "clocks", "ships"]
 

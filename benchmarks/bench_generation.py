@@ -13,15 +13,12 @@ paths agree at temperature 1e-4 (argmax sampling) on a few prompts, then prints 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from _common import emit  # also puts the repo on sys.path and sets HF_HUB_OFFLINE
 
 
 def main() -> int:
@@ -84,9 +81,7 @@ def main() -> int:
     result = {"problems": len(prompts), "k": args.k, "demos": args.demos, "threads": args.threads,
               "mean_prompt_tokens": round(sum(lengths) / len(lengths), 1), "max_new_tokens": args.max_new_tokens,
               "runs": rows_out}
-    print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    emit(result, args.json)
     return 0
 
 

@@ -12,15 +12,12 @@ compilation, reported separately). The figure that decides a warm start's time i
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from _common import emit  # also puts the repo on sys.path and sets HF_HUB_OFFLINE
 
 
 def main() -> int:
@@ -86,9 +83,7 @@ def main() -> int:
         r["speedup_per_example"] = round(reference / r["s_per_example"], 2)
     result = {"examples": len(examples), "steps": args.steps, "warmup": args.warmup, "threads": args.threads,
               "runs": runs}
-    print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    emit(result, args.json)
     return 0
 
 

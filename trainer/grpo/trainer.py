@@ -21,6 +21,7 @@ import torch
 from accelerate.utils import DistributedType, gather_object
 from trl import GRPOTrainer
 from trl.models import unwrap_model_for_generation
+from trl.trainer.utils import pad
 
 from shared.contract import Feedback
 from trainer.client import RetrievalClient, RetrievalError
@@ -162,12 +163,9 @@ class RARFTTrainer(GRPOTrainer):
             return super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations,
                                                  has_tool_images)
         unique = [torch.tensor(ids) for ids in prompt_ids[::repeats]]
-        width = max(len(t) for t in unique)
-        pad_id = self._tokenizer.pad_token_id
-        pads = torch.tensor([width - len(t) for t in unique])
-        input_ids = torch.stack([torch.cat([torch.full((int(n),), pad_id, dtype=t.dtype), t])
-                                 for n, t in zip(pads, unique, strict=True)])
-        attention_mask = (torch.arange(width).unsqueeze(0) >= pads.unsqueeze(1)).long()  # left padding
+        input_ids = pad(unique, padding_value=self._tokenizer.pad_token_id, padding_side="left")
+        attention_mask = pad([torch.ones_like(t) for t in unique], padding_value=0, padding_side="left")
+        width = input_ids.shape[1]
         device = self.accelerator.device
         input_ids, attention_mask = input_ids.to(device), attention_mask.to(device)
         with (
