@@ -48,7 +48,7 @@ def queries(n: int, offset: int = 0) -> list[str]:
 
 def ensure_version(registry: Path, name: str, n: int, seed: int) -> Path:
     """registry/name with n generated demonstrations and random unit vectors (built once, then reused)."""
-    from retrieval_service.build import build_version
+    from shared.versions import build_version
     from shared.contract import Demonstration
     from shared.models import load_encoder, EMBEDDED_ENCODER
 

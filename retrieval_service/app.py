@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from shared.contract import ErrorResponse
 
 from retrieval_service import errors
+from retrieval_service.instrumentation import RequestMetrics
 from retrieval_service.middleware import BodySizeLimit
 from retrieval_service.routers import admin, feedback, health, metrics, retrieve, search_r1, versions
 from retrieval_service.settings import Settings
@@ -43,6 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (retrieve, search_r1, health, versions, feedback, metrics):
         app.include_router(module.router, responses=_documented(400, 413, 422))
     app.include_router(admin.router, responses=_documented(400, 401, 403, 404, 409, 413, 422))
+    routes = [route for module in (retrieve, search_r1, health, versions, feedback, metrics, admin)
+              for route in module.router.routes]
+    app.add_middleware(RequestMetrics, routes=routes)  # added last = outermost: it sees the 413s too
     return app
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval_service.registry import LoadedVersion
+from shared.versions import LoadedVersion
 
 logger = logging.getLogger(__name__)
 

@@ -36,27 +36,18 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
-        _count(request, 422)
         return JSONResponse(status_code=422, content={"detail": describe(exc.errors()), "errors": errors})
 
     @app.exception_handler(VersionError)
     async def _version(request: Request, exc: VersionError) -> JSONResponse:
-        _count(request, exc.status)
         return JSONResponse(status_code=exc.status, content={"detail": str(exc)})
 
     @app.exception_handler(NotReady)
     async def _not_ready(request: Request, exc: NotReady) -> JSONResponse:
-        _count(request, 503)
         return JSONResponse(status_code=503, content={"detail": f"{exc.args[0] if exc.args else exc}; retry when /readyz answers 200"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s", request.url.path)
-        _count(request, 500)
         return JSONResponse(status_code=500, content={"detail": f"internal error ({type(exc).__name__}); see the server log"})
 
-
-def _count(request: Request, status: int) -> None:
-    state = getattr(request.app.state, "service", None)
-    if state is not None:
-        state.metrics.errors.labels(request.url.path, str(status)).inc()

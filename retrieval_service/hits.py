@@ -1,29 +1,14 @@
-"""Turn FAISS rows into hits: drop excluded rows (leakage guard, exclude ids), keep order, cut to k.
+"""Hits as response bodies: each demonstration's JSON was serialised once at load time.
 
-Responses are assembled from each demonstration's JSON serialised once at load time: at batch 32 x k 8 a
-response holds 256 demonstrations, and re-validating them per request would cost more than the search.
+At batch 32 x k 8 a response holds 256 demonstrations, and re-validating them per request would cost more than the
+search. Which rows a query gets (exclusions, width) is `shared.versions.LoadedVersion`'s, the same in process.
 """
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
-
-from retrieval_service.registry import LoadedVersion
-
-
-def search_width(version: LoadedVersion, k: int, excluded: list[set[int]]) -> int:
-    """Search k + the most rows any query must drop, so each query still gets k hits after filtering."""
-    return min(int(version.index.ntotal), k + max((len(e) for e in excluded), default=0))
-
-
-def select(ids: np.ndarray, scores: np.ndarray, excluded: list[set[int]], k: int) -> list[list[tuple[int, float]]]:
-    out = []
-    for row_ids, row_scores, drop in zip(ids.tolist(), scores.tolist(), excluded):
-        kept = [(i, s) for i, s in zip(row_ids, row_scores) if i >= 0 and i not in drop]
-        out.append(kept[:k])
-    return out
+from shared.versions import LoadedVersion
 
 
 def retrieve_json(version: LoadedVersion, rows: list[list[tuple[int, float]]], arm: str, latency_ms: float) -> bytes:

@@ -10,10 +10,11 @@ LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0,
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.latency = Histogram("rarft_request_latency_seconds", "request latency by route and serving version",
-                                 ["route", "version"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.latency = Histogram("rarft_request_latency_seconds", "latency of every response, by route template, status "
+                                 "and serving version ('' where no version answered)", ["route", "status", "version"],
+                                 buckets=LATENCY_BUCKETS, registry=self.registry)
         self.queries = Counter("rarft_queries_served", "queries answered, by version", ["version"], registry=self.registry)
-        self.errors = Counter("rarft_errors", "requests answered with an error status", ["route", "status"], registry=self.registry)
+        self.errors = Counter("rarft_errors", "responses with a status >= 400, by route template and status", ["route", "status"], registry=self.registry)
         self.swaps = Counter("rarft_swaps", "changes of the effective traffic split", registry=self.registry)
         self.loads = Counter("rarft_version_loads", "version load attempts by outcome", ["outcome"], registry=self.registry)
         self.index_size = Gauge("rarft_index_size", "vectors in the index of each loaded version", ["version"], registry=self.registry)

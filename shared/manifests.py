@@ -20,7 +20,7 @@ class RetrieverManifest(_Manifest):
     """`REGISTRY/NAME/manifest.json`: one retriever version (encoder/, index.faiss, bank.jsonl)."""
 
     name: str
-    encoder_path: str = Field(description="encoder folder, relative to the version dir ('encoder') or absolute")
+    encoder_path: str = Field(description="encoder folder inside the version dir ('encoder'); a path outside it is refused")
     index_type: Literal["flat", "hnsw", "ivf"] = "flat"
     dim: int
     num_demonstrations: int

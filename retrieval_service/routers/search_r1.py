@@ -10,29 +10,28 @@ The leakage guard applies here too.
 
 from __future__ import annotations
 
-import time
-
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from shared.contract import SearchR1Request
+from shared.versions import select
 
 from retrieval_service.dependencies import StateDep
-from retrieval_service.hits import search_r1_document, search_width, select
+from retrieval_service.hits import search_r1_document
+from retrieval_service.instrumentation import served_by
 
 router = APIRouter(tags=["search-r1"])
 
 
 @router.post("/search-r1/retrieve")
-async def search_r1_retrieve(body: SearchR1Request, state: StateDep) -> dict:
-    t0 = time.perf_counter()
+async def search_r1_retrieve(body: SearchR1Request, state: StateDep, request: Request) -> dict:
     version, _ = state.pick(None, None)
+    served_by(request.state, version.name)
     excluded = [version.excluded(q, None, True) for q in body.queries]
-    scores, ids = await state.batcher.search(version, body.queries, search_width(version, body.topk, excluded))
+    scores, ids = await state.batcher.search(version, body.queries, version.search_width(body.topk, excluded))
     rows = select(ids, scores, excluded, body.topk)
     if body.return_scores:
         result = [[{"document": search_r1_document(version, i), "score": s} for i, s in row] for row in rows]
     else:
         result = [[search_r1_document(version, i) for i, _ in row] for row in rows]
-    state.metrics.latency.labels("/search-r1/retrieve", version.name).observe(time.perf_counter() - t0)
     state.metrics.queries.labels(version.name).inc(len(body.queries))
     return {"result": result}

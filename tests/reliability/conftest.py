@@ -25,14 +25,14 @@ def encode_calls(monkeypatch) -> list[int]:
 
     The security tests use it to show a refused request did no model work at all.
     """
-    from retrieval_service.registry import LoadedVersion
+    from shared.versions import LoadedVersion
 
     calls: list[int] = []
     original = LoadedVersion.encode
 
-    def counting(self, texts):
+    def counting(self, texts, batch_size=None):
         calls.append(len(texts))
-        return original(self, texts)
+        return original(self, texts, batch_size)
 
     monkeypatch.setattr(LoadedVersion, "encode", counting)
     return calls

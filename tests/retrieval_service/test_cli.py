@@ -15,7 +15,7 @@ import httpx
 import numpy as np
 import pytest
 
-from retrieval_service.index import build_index, search
+from shared.versions.index import build_index, search
 from shared.artifacts import verify_checksums
 from shared.cli import main as rarft
 from shared.manifests import RetrieverManifest

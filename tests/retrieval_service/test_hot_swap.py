@@ -12,7 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
-from retrieval_service.index import build_index, write_index
+from shared.versions.index import build_index, write_index
 from shared.artifacts import checksum_tree
 from tests.fixtures.service import build_small_version, demo_rows
 

@@ -128,7 +128,7 @@ def test_health_ready_docs_metrics(url):
     assert "/retrieve" in httpx.get(url + "/openapi.json").json()["paths"]
     post(url, {"queries": ["q"], "k": 1})
     text = httpx.get(url + "/metrics").text
-    for name in ('rarft_request_latency_seconds_bucket{le="0.002",route="/retrieve",version="v0"}',
+    for name in ('rarft_request_latency_seconds_bucket{le="0.002",route="/retrieve",status="200",version="v0"}',
                  'rarft_queries_served_total{version="v0"}', 'rarft_index_size{version="v0"} 8.0',
                  "rarft_swaps_total", "rarft_errors_total"):
         assert name in text, name

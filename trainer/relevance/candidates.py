@@ -32,8 +32,8 @@ class Pool:
 
 
 def semantic_hits_inprocess(version, queries: Sequence[Demonstration], n: int) -> list[list[tuple[Demonstration, float]]]:
-    """Top-n bank rows per query from a LoadedVersion (trainer.relevance.versions)."""
-    hits = version.search([q.problem for q in queries], n, [[q.id] for q in queries])
+    """Top-n bank rows per query from a LoadedVersion (shared.versions): the query's own id and rows of its problem are excluded."""
+    hits = version.search([q.problem for q in queries], n, [[q.id] for q in queries], batch_size=64)
     return [[(version.bank[i], s) for i, s in row] for row in hits]
 
 

@@ -120,10 +120,11 @@ def run_distill(cfg: DistillConfig) -> dict[str, Any]:
     import torch
 
     from shared.artifacts import sha256_file
+    from shared.rows import read_rows
+    from shared.versions import BANK_FILE, build_version, load_version, open_version_dir
     from trainer.relevance.common import by_id, read_split
     from trainer.relevance.evaluators import RelevanceEvaluator
     from trainer.relevance.labels import group_by_query, read_labels
-    from trainer.relevance.versions import load_version
 
     if cfg.out.exists() and not cfg.overwrite:
         raise UserError(f"{cfg.out} already exists; pass --overwrite or choose another version name")
@@ -139,14 +140,13 @@ def run_distill(cfg: DistillConfig) -> dict[str, Any]:
         torch.set_num_threads(cfg.threads)
 
     # Validate everything cheap first: bad labels fail before an encoder is loaded or anything is written.
-    if not (cfg.parent / "manifest.json").is_file():
-        raise UserError(f"{cfg.parent} is not a retriever version (no manifest.json); build one with `rarft build-retriever`")
-    parent_rows = read_split(cfg.parent, "bank")
+    parent_dir = open_version_dir(cfg.parent)
+    parent_rows = read_rows(parent_dir / BANK_FILE)
     train = by_id(read_split(cfg.data, "train"), "train split")
     candidates = {**by_id(read_split(cfg.data, "bank"), "bank"), **by_id(parent_rows, f"bank of {cfg.parent}")}
     groups = group_by_query(read_labels(cfg.labels), set(train), set(candidates), source=str(cfg.labels))
     labels_checksum = sha256_file(cfg.labels)
-    parent = load_version(cfg.parent, bank_override=parent_rows)
+    parent = load_version(parent_dir)
 
     qids = sorted(groups)
     random.Random(cfg.seed).shuffle(qids)
@@ -163,7 +163,7 @@ def run_distill(cfg: DistillConfig) -> dict[str, Any]:
     evaluator = RelevanceEvaluator([train[q] for q in val_ids], corpus, pools, k=cfg.k, name="val")
     primary = evaluator.primary_metric
 
-    encoder_dir = parent.path / parent.manifest.get("encoder_path", "encoder")
+    encoder_dir = parent.encoder_dir
     parent_metrics = {f"val/{k}": v for k, v in evaluator.compute(parent.encoder).items()}
     print(f"parent {parent.name}: val {primary} = {parent_metrics[f'val/{primary}']:.3f}")
     print(f"training on {len(train_rows)} queries x {len(train_rows[0]) - 2} candidates, validating on {len(val_ids)}")
@@ -183,8 +183,6 @@ def run_distill(cfg: DistillConfig) -> dict[str, Any]:
         **{k: v for k, v in results[best].items() if k != "history"},
         "config": cfg.model_dump(mode="json"), "num_train_queries": len(train_ids), "num_val_queries": len(val_ids),
     }
-    from retrieval_service.build import build_version
-
     manifest = build_version(models[best], parent.bank, cfg.out, index_type=cfg.index_type,
                              parent_version=parent.name, labels_checksum=labels_checksum,
                              training_metrics=training_metrics, overwrite=cfg.overwrite, show_progress=cfg.progress)

@@ -54,11 +54,11 @@ class EvalRetrieverConfig(CommandConfig):
 def evaluate_version(version: Any, queries: Sequence[Any], k: int = 4, groups: dict[str, list[dict]] | None = None,
                      candidates: dict[str, Any] | None = None, scorer: Any = None,
                      reference: Any = None) -> dict[str, float]:
-    """Metrics of one LoadedVersion (trainer.relevance.versions) on the given query rows; `reference` (a
+    """Metrics of one LoadedVersion (shared.versions) on the given query rows; `reference` (a
     SentenceTransformer) embeds the hits for pairwise_distance@k, the version's own encoder when None."""
     from trainer.relevance import metrics as M
 
-    hits = version.search([q.problem for q in queries], k, [[q.id] for q in queries])
+    hits = version.search([q.problem for q in queries], k, [[q.id] for q in queries], batch_size=64)
     out: dict[str, float] = {"queries": float(len(queries))}
     strategies = [[version.bank[i].strategy for i, _ in row] for row in hits]
     if all(q.strategy for q in queries):
@@ -114,7 +114,7 @@ def evaluate_versions(versions: Sequence[Path], data: Path, split: str = "test",
     from trainer.policy.loading import load_policy
     from trainer.relevance.common import by_id, read_split
     from trainer.relevance.labels import group_by_query, read_labels
-    from trainer.relevance.versions import load_version
+    from shared.versions import load_version
 
     queries = read_split(data, split)
     if num_queries and num_queries < len(queries):

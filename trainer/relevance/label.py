@@ -157,7 +157,7 @@ def _semantic_source(cfg: LabelConfig, bank):
         client = RetrievalClient(cfg.retrieval_url)
         client.wait_ready(timeout=30.0)
         return lambda chunk: C.semantic_hits_http(client, chunk, cfg.num_semantic, cfg.retrieval_version)
-    from trainer.relevance.versions import load_version
+    from shared.versions import load_version
 
     version = load_version(cfg.retriever)
     known = {d.id for d in bank}

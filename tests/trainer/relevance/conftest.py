@@ -10,7 +10,7 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_registry(tiny_data: Path, minilm, tmp_path_factory) -> Path:
     """registry/v0-semantic: the embedded MiniLM over tiny_data's bank (do not modify; copy to change)."""
-    from retrieval_service.build import build_version
+    from shared.versions import build_version
 
     registry = tmp_path_factory.mktemp("relevance-registry")
     build_version(minilm, Path(tiny_data) / "bank.jsonl", registry / "v0-semantic", show_progress=False)

@@ -1,4 +1,4 @@
-"""FAISS indexes on L2-normalised vectors with inner product (= cosine similarity).
+"""FAISS indexes of a version: L2-normalised vectors with inner product (= cosine similarity).
 
 `flat` is exact and the default; `hnsw` and `ivf` trade a little recall for speed on banks of millions.
 """

@@ -1,0 +1,99 @@
+"""Write one registry version, atomically: embed the bank, index it, save the encoder, checksum every file.
+
+It is written to a temp dir beside the target and renamed, so a crash never leaves half a version for the service
+(or its watcher) to find. `rarft build-retriever` and `rarft distill` both write through `build_version`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from shared.artifacts import atomic_dir, checksum_tree, sha256_file, write_manifest
+from shared.contract import Demonstration, check_version_name
+from shared.errors import UserError
+from shared.manifests import RetrieverManifest
+from shared.models import EMBEDDED_ENCODER
+from shared.rows import read_rows, write_rows
+from shared.versions.index import INDEX_TYPES, build_index, embedding_dim, normalize, write_index
+from shared.versions.layout import BANK_FILE, ENCODER_DIR, INDEX_FILE
+
+logger = logging.getLogger(__name__)
+
+
+def read_bank(path: Path) -> list[Demonstration]:
+    """One Demonstration JSON per line; errors name the line and field to fix."""
+    rows = read_rows(path)
+    if not rows:
+        raise UserError(f"bank file {path} holds no demonstrations")
+    return rows
+
+
+def build_version(
+    encoder: Any = EMBEDDED_ENCODER,
+    bank: Iterable[Demonstration | dict] | str | Path = (),
+    out_dir: str | Path = "registry/v0",
+    index_type: Literal["flat", "hnsw", "ivf"] = "flat",
+    batch_size: int = 64,
+    parent_version: str | None = None,
+    labels_checksum: str | None = None,
+    training_metrics: dict[str, Any] | None = None,
+    embeddings: np.ndarray | None = None,
+    overwrite: bool = False,
+    show_progress: bool = True,
+) -> RetrieverManifest:
+    """Embed the bank's problems, index them, and write `out_dir` as one version.
+
+    `encoder` is a SentenceTransformer, a folder, a hub name or the embedded-MiniLM sentinel. The
+    encoder is saved into the version, so the service never depends on where it came from.
+    `embeddings` (n, d) skips encoding (benchmarks that index random vectors at scale).
+    """
+    out_dir = Path(out_dir)
+    name = check_version_name(out_dir.name)
+    rows = read_bank(Path(bank)) if isinstance(bank, (str, Path)) else [
+        r if isinstance(r, Demonstration) else Demonstration.model_validate(r) for r in bank
+    ]
+    if not rows:
+        raise UserError("the bank is empty: give at least one demonstration")
+    ids = [r.id for r in rows]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise UserError(f"bank ids must be unique; {dup!r} appears more than once")
+    if index_type not in INDEX_TYPES:
+        raise UserError(f"unknown index type {index_type!r}; choose one of {', '.join(INDEX_TYPES)}")
+
+    if isinstance(encoder, (str, Path)):
+        from shared.models import load_encoder
+
+        encoder = load_encoder(str(encoder))
+    dim = int(embedding_dim(encoder))
+
+    if embeddings is None:
+        vectors = encoder.encode(
+            [r.problem for r in rows], batch_size=batch_size, show_progress_bar=show_progress,
+            convert_to_numpy=True, normalize_embeddings=True,
+        )
+    else:
+        vectors = np.asarray(embeddings, dtype=np.float32)
+        if vectors.shape != (len(rows), dim):
+            raise UserError(f"embeddings have shape {vectors.shape}; expected ({len(rows)}, {dim})")
+    vectors = normalize(vectors)
+
+    with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+        logger.info("indexing %d vectors (dim %d, %s)", len(rows), dim, index_type)
+        write_index(build_index(vectors, index_type), tmp / INDEX_FILE)
+        write_rows(tmp / BANK_FILE, rows)
+        encoder.save(str(tmp / ENCODER_DIR), create_model_card=False)
+        manifest = RetrieverManifest(
+            name=name, encoder_path=ENCODER_DIR, index_type=index_type, dim=dim, num_demonstrations=len(rows),
+            bank_checksum=sha256_file(tmp / BANK_FILE), parent_version=parent_version,
+            labels_checksum=labels_checksum, training_metrics=dict(training_metrics or {}),
+            files=checksum_tree(tmp),
+        )
+        write_manifest(tmp, manifest)
+    logger.info("wrote version %s (%d demonstrations) to %s", name, len(rows), out_dir)
+    return manifest

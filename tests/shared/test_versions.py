@@ -1,0 +1,72 @@
+"""The one version store: the trainer's in-process search and the service's /retrieve give the same hits."""
+
+from __future__ import annotations
+
+import shutil
+
+import httpx
+import pytest
+
+from shared.errors import UserError
+from shared.versions import BANK_FILE, VersionError, VersionNotFound, load_version
+
+from tests.fixtures.service import build_small_version, demo_rows
+
+
+def test_in_process_hits_match_the_service(small_registry, live_server):
+    version = load_version(small_registry / "v0")
+    queries = [demo_rows()[0].problem, "How many ways can 6 people sit in a row?", "What is 3 times 4?"]
+    exclude = [["1"], [], ["6", "7"]]
+    local = version.search(queries, k=3, exclude_ids=exclude)
+
+    url = live_server(small_registry)
+    body = httpx.post(f"{url}/retrieve", json={"queries": queries, "k": 3, "exclude_ids": exclude}, timeout=30).json()
+    remote = [[(h["demonstration"]["id"], h["score"]) for h in hits] for hits in body["results"]]
+
+    assert [[version.bank[i].id for i, _ in row] for row in local] == [[bid for bid, _ in row] for row in remote]
+    for row, rrow in zip(local, remote):
+        assert [s for _, s in row] == pytest.approx([s for _, s in rrow], abs=1e-5)
+    # The leakage guard dropped the query's own problem (d0 is row "0") and the explicit ids.
+    assert "0" not in [bid for bid, _ in remote[0]] and "1" not in [bid for bid, _ in remote[0]]
+    assert not {"6", "7"} & {bid for bid, _ in remote[2]}
+
+
+def test_exclusions_still_leave_k_hits(small_registry):
+    version = load_version(small_registry / "v0")
+    hits = version.search(["What is 7 times 8?"], k=5, exclude_ids=[["0", "1", "2"]])
+    assert len(hits[0]) == 5
+    ids = [version.bank[i].id for i, _ in hits[0]]
+    assert "6" not in ids and not {"0", "1", "2"} & set(ids)
+
+
+def test_a_tampered_version_is_refused_with_one_line(small_registry, tmp_path):
+    registry = tmp_path / "registry"
+    shutil.copytree(small_registry, registry)
+    with open(registry / "v0" / BANK_FILE, "a") as fh:
+        fh.write(demo_rows("x", 1)[0].model_dump_json() + "\n")
+    with pytest.raises(VersionError, match="checksum mismatch or missing file: bank.jsonl"):
+        load_version(registry / "v0")
+
+
+def test_not_a_version_is_a_user_error(tmp_path):
+    with pytest.raises(VersionNotFound, match="is not a retriever version"):
+        load_version(tmp_path)
+    assert issubclass(VersionError, UserError)  # the CLI prints it as one line, without a traceback
+
+
+def test_trainer_imports_nothing_from_the_service():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "trainer"
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                 if any(line.lstrip().startswith(("from retrieval_service", "import retrieval_service"))
+                        for line in p.read_text().splitlines())]
+    assert offenders == []
+
+
+def test_build_then_load_round_trip(tmp_path, minilm):
+    path = build_small_version(tmp_path, "v9", encoder=minilm)
+    version = load_version(path)
+    assert version.name == "v9" and version.manifest.num_demonstrations == len(demo_rows())
+    assert [d.id for d in version.bank] == [d.id for d in demo_rows()]
+    assert version.encoder_dir == (path / "encoder").resolve()
