@@ -26,8 +26,13 @@ class BuildRetrieverConfig(CommandConfig):
     overwrite: bool = Field(default=False, description="replace an existing version directory")
 
 
+def parse_args(argv: list[str] | None):
+    """`rarft build-retriever`'s options from flags, env vars and --config (shared.config)."""
+    return parse_command(BuildRetrieverConfig, argv, prog="rarft build-retriever")
+
+
 def main(argv: list[str]) -> int:
-    cfg = parse_command(BuildRetrieverConfig, argv, prog="rarft build-retriever")
+    cfg = parse_args(argv)
     try:
         check_version_name(cfg.out.name)
     except ValueError as exc:

@@ -4,39 +4,47 @@
     rarft deploy load v1 [--weight 0.1]      rarft deploy split v0=0.5 v1=0.5
     rarft deploy promote v1                   rarft deploy rollback        rarft deploy unload v0
 
-The token comes from --token or RARFT_ADMIN_TOKEN. Prints the resulting /versions JSON.
+The token comes from RARFT_ADMIN_TOKEN (or --token); the URL from --url or RARFT_DEPLOY_URL. Prints the
+resulting /versions JSON.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
+from typing import Literal
 
+from pydantic import Field, SecretStr, model_validator
+
+from shared.config import CommandConfig, parse_command
 from shared.contract import check_version_name
 from shared.errors import UserError
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rarft deploy", description="Load, split, promote, roll back or unload retriever "
-                                "versions on a running service, without a restart.")
-    p.add_argument("--url", default=os.environ.get("RARFT_URL", "http://127.0.0.1:8000"),
-                   help="service base URL (default: $RARFT_URL or http://127.0.0.1:8000)")
-    p.add_argument("--token", default=None, help="admin bearer token (default: $RARFT_ADMIN_TOKEN)")
-    p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait (a load embeds nothing but warms up)")
-    sub = p.add_subparsers(dest="action", required=True)
-    sub.add_parser("status", help="loaded versions, split, per-arm counts and feedback")
-    load = sub.add_parser("load", help="load and warm a registry version while the current split serves")
-    load.add_argument("name")
-    load.add_argument("--weight", type=float, default=None, help="traffic weight once loaded (default: none / newest rule)")
-    split = sub.add_parser("split", help="set weights, e.g. split v0=0.5 v1=0.5")
-    split.add_argument("weights", nargs="+", metavar="NAME=WEIGHT")
-    promote = sub.add_parser("promote", help="send all traffic to one version")
-    promote.add_argument("name")
-    sub.add_parser("rollback", help="restore the previous split")
-    unload = sub.add_parser("unload", help="unload a version")
-    unload.add_argument("name")
-    return p
+class DeployConfig(CommandConfig):
+    """Load, split, promote, roll back or unload retriever versions on a running service, without a restart."""
+
+    action: Literal["status", "load", "split", "promote", "rollback", "unload"] = Field(
+        description="status | load NAME | split NAME=WEIGHT ... | promote NAME | rollback | unload NAME",
+        json_schema_extra={"positional": True})
+    targets: list[str] = Field(default_factory=list, json_schema_extra={"positional": True},
+                               description="the version name (load, promote, unload) or NAME=WEIGHT items (split)")
+    url: str = Field(default="http://127.0.0.1:8000", description="service base URL")
+    token: SecretStr | None = Field(default=None, description="admin bearer token (default: $RARFT_ADMIN_TOKEN, the "
+                                    "server's own variable; prefer it to the flag, which shows in `ps`)")
+    weight: float | None = Field(default=None, ge=0, description="load: traffic weight once loaded (default: none / newest rule)")
+    timeout: float = Field(default=600.0, gt=0, description="seconds to wait (a load embeds nothing but warms up)")
+
+    @model_validator(mode="after")
+    def _targets_fit_action(self) -> "DeployConfig":
+        wanted = {"load": 1, "promote": 1, "unload": 1, "status": 0, "rollback": 0}.get(self.action)
+        if wanted is not None and len(self.targets) != wanted:
+            need = "one version name" if wanted else "no arguments"
+            raise ValueError(f"{self.action} takes {need}, got {len(self.targets)}: rarft deploy {self.action}"
+                             + (" NAME" if wanted else ""))
+        if self.action == "split" and not self.targets:
+            raise ValueError("split needs NAME=WEIGHT items, e.g. rarft deploy split v0=0.5 v1=0.5")
+        return self
 
 
 def _weights(items: list[str]) -> dict[str, float]:
@@ -52,24 +60,29 @@ def _weights(items: list[str]) -> dict[str, float]:
     return out
 
 
+def parse_args(argv: list[str] | None):
+    """`rarft deploy`'s options from flags, env vars and --config (shared.config)."""
+    return parse_command(DeployConfig, argv, prog="rarft deploy")
+
+
 def main(argv: list[str]) -> int:
     import httpx
 
-    args = _parser().parse_args(argv)
-    token = args.token or os.environ.get("RARFT_ADMIN_TOKEN")
+    args = parse_args(argv)
+    token = args.token.get_secret_value() if args.token else os.environ.get("RARFT_ADMIN_TOKEN")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if args.action == "status":
         method, path, body = "GET", "/versions", None
     elif args.action == "load":
-        method, path, body = "POST", "/admin/load", {"name": args.name, "weight": args.weight}
+        method, path, body = "POST", "/admin/load", {"name": args.targets[0], "weight": args.weight}
     elif args.action == "split":
-        method, path, body = "POST", "/admin/split", {"weights": _weights(args.weights)}
+        method, path, body = "POST", "/admin/split", {"weights": _weights(args.targets)}
     elif args.action == "promote":
-        method, path, body = "POST", "/admin/promote", {"name": args.name}
+        method, path, body = "POST", "/admin/promote", {"name": args.targets[0]}
     elif args.action == "rollback":
         method, path, body = "POST", "/admin/rollback", None
     else:
-        method, path, body = "POST", "/admin/unload", {"name": args.name}
+        method, path, body = "POST", "/admin/unload", {"name": args.targets[0]}
     if method == "POST" and not token:
         raise UserError("admin actions need a token: pass --token or set RARFT_ADMIN_TOKEN")
     url = args.url.rstrip("/") + path

@@ -35,7 +35,8 @@ def _usage() -> str:
         "usage: rarft <command> [options]\n\n"
         "Retrieval-Augmented Reinforcement Fine-Tuning.\n\ncommands:\n"
         f"{rows}\n\nRun `rarft <command> --help` for a command's options. Every option can also be set with a\n"
-        "RARFT_<OPTION> environment variable or in a YAML/JSON file given with --config."
+        "RARFT_<COMMAND>_<OPTION> environment variable (RARFT_EVAL_K=32; `serve` reads RARFT_<SETTING>) or in a\n"
+        "YAML/JSON file given with --config. Precedence: command line > env > file > default."
     )
 
 

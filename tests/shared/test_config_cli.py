@@ -22,7 +22,7 @@ class DemoConfig(CommandConfig):
 def test_cli_overrides_env_overrides_file(tmp_path, monkeypatch):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("out: from-file\nsize: 3\n")
-    monkeypatch.setenv("RARFT_SIZE", "5")
+    monkeypatch.setenv("RARFT_DEMO_SIZE", "5")
     c = parse_command(DemoConfig, ["--config", str(cfg)], "demo")
     assert (c.out, c.size) == ("from-file", 5)
     c = parse_command(DemoConfig, ["--config", str(cfg), "--size", "7", "--no-shuffle", "--names", "a", "b"], "demo")

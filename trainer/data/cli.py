@@ -88,8 +88,13 @@ def _print_summary(manifest: DataManifest, out: Path) -> None:
                 print(f"    surface twin ranked first for {m['twin_top1']:.0%} of {m['twin_queries']} twin queries")
 
 
+def parse_args(argv: list[str] | None):
+    """`rarft data`'s options from flags, env vars and --config (shared.config)."""
+    return parse_command(DataConfig, argv, prog="rarft data")
+
+
 def main(argv: list[str]) -> int:
-    cfg = parse_command(DataConfig, argv, prog="rarft data")
+    cfg = parse_args(argv)
     from trainer.data.build import build_dataset, existing_manifest
 
     out = cfg.out

@@ -45,7 +45,12 @@ def run(cfg: EvalConfig) -> dict:
     return payload
 
 
+def parse_args(argv: list[str] | None):
+    """`rarft eval`'s options from flags, env vars and --config (shared.config)."""
+    return parse_command(EvalConfig, argv, prog="rarft eval")
+
+
 def main(argv: list[str]) -> int:
-    cfg = parse_command(EvalConfig, argv, prog="rarft eval")
+    cfg = parse_args(argv)
     run(cfg)
     return 0

@@ -27,8 +27,13 @@ class ExperimentConfig(CommandConfig):
     restart: bool = Field(default=False, description="delete the run dir's stage markers first (recompute every stage)")
 
 
+def parse_args(argv: list[str] | None):
+    """`rarft experiment`'s options from flags, env vars and --config (shared.config)."""
+    return parse_command(ExperimentConfig, argv, prog="rarft experiment")
+
+
 def main(argv: list[str]) -> int:
-    cfg = parse_command(ExperimentConfig, argv, prog="rarft experiment")
+    cfg = parse_args(argv)
     import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per HTTP call would drown the stage lines

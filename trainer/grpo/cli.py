@@ -1,8 +1,8 @@
 """`rarft train`: GRPO / RA-RFT training.
 
 Options are RARFTConfig's fields, parsed by TRL's own parser, so every GRPOConfig / TrainingArguments flag works
-(`--max-steps`, `--learning-rate`, `--use-vllm`, `--resume-from-checkpoint`, ...), and `--config FILE.yaml` sets
-any of them (the command line wins). Example:
+(`--max-steps`, `--learning-rate`, `--use-vllm`, `--resume-from-checkpoint`, ...). `RARFT_TRAIN_<OPTION>` env vars
+and `--config FILE.yaml` set any of them (command line > env > file). Example:
 
     rarft train --model runs/policy --train runs/data/rl.jsonl --retrieval-url http://127.0.0.1:8000 \\
         --output-dir runs/rarft --max-steps 20
@@ -10,13 +10,26 @@ any of them (the command line wins). Example:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import typing
 from pathlib import Path
 
+from shared.config import env_flags, env_prefix, warn_unprefixed
 from shared.errors import UserError
 
 logger = logging.getLogger(__name__)
+
+
+PROG = "rarft train"
+
+
+def _type_hints(cls: type) -> dict:
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # a forward reference TRL's module does not resolve: fall back to the raw annotations
+        return {}
 
 
 def parse_args(argv: list[str]):
@@ -24,9 +37,15 @@ def parse_args(argv: list[str]):
 
     from trainer.grpo.config import RARFTConfig
 
-    parser = TrlParser((RARFTConfig,), prog="rarft train", description=__doc__.split("\n\n")[0])
+    parser = TrlParser((RARFTConfig,), prog="rarft train", description=__doc__.split("\n\n")[0],
+                       epilog=f"Every option is also the env var {env_prefix(PROG)}<OPTION> (e.g. "
+                       f"{env_prefix(PROG)}MAX_STEPS). Precedence: command line > env > --config file > default.")
+    fields = {f.name: hints.get(f.name, f.type) for f in dataclasses.fields(RARFTConfig) if f.init
+              for hints in [_type_hints(RARFTConfig)]}
+    given = {a.lstrip("-").split("=")[0].replace("-", "_") for a in argv if a.startswith("--")}
+    warn_unprefixed(fields, env_prefix(PROG), PROG, given=given)
     try:
-        (config,) = parser.parse_args_and_config(argv)
+        (config,) = parser.parse_args_and_config(env_flags(fields, PROG) + list(argv))
     except (ValueError, FileNotFoundError) as exc:  # __post_init__ checks, a missing --config file
         raise UserError(str(exc).strip().splitlines()[0]) from None
     return config

@@ -237,8 +237,13 @@ def _build_and_save(cfg: InitPolicyConfig, checksum: str, bank: list[Demonstrati
     return manifest
 
 
+def parse_args(argv: list[str] | None):
+    """`rarft init-policy`'s options from flags, env vars and --config (shared.config)."""
+    return parse_command(InitPolicyConfig, argv, prog="rarft init-policy")
+
+
 def main(argv: list[str]) -> int:
-    cfg = parse_command(InitPolicyConfig, argv, prog="rarft init-policy")
+    cfg = parse_args(argv)
     start = time.perf_counter()
     manifest = init_policy(cfg)
     acc = manifest.accuracy

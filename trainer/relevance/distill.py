@@ -190,7 +190,12 @@ def run_distill(cfg: DistillConfig) -> dict[str, Any]:
     return manifest.model_dump()
 
 
+def parse_args(argv: list[str] | None):
+    """`rarft distill`'s options from flags, env vars and --config (shared.config)."""
+    return parse_command(DistillConfig, argv, prog="rarft distill")
+
+
 def main(argv: list[str] | None = None) -> int:
-    cfg = parse_command(DistillConfig, argv, prog="rarft distill")
+    cfg = parse_args(argv)
     run_distill(cfg)
     return 0

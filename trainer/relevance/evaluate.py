@@ -165,8 +165,13 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def parse_args(argv: list[str] | None):
+    """`rarft eval-retriever`'s options from flags, env vars and --config (shared.config)."""
+    return parse_command(EvalRetrieverConfig, argv, prog="rarft eval-retriever")
+
+
 def main(argv: list[str] | None = None) -> int:
-    cfg = parse_command(EvalRetrieverConfig, argv, prog="rarft eval-retriever")
+    cfg = parse_args(argv)
     from shared.artifacts import atomic_dir
 
     if cfg.out.exists() and not cfg.overwrite:

@@ -205,7 +205,12 @@ def _rows(pools, scores, successes, reduction, reduce) -> list[dict]:
     return rows
 
 
+def parse_args(argv: list[str] | None):
+    """`rarft label`'s options from flags, env vars and --config (shared.config)."""
+    return parse_command(LabelConfig, argv, prog="rarft label")
+
+
 def main(argv: list[str] | None = None) -> int:
-    cfg = parse_command(LabelConfig, argv, prog="rarft label")
+    cfg = parse_args(argv)
     run_label(cfg)
     return 0
