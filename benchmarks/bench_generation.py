@@ -31,7 +31,7 @@ def main() -> int:
     parser.add_argument("--batch-sizes", default="32,128", help="comma-separated sequences per generate call")
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--temperature", type=float, default=0.7)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--num-threads", "--threads", dest="threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
@@ -42,7 +42,7 @@ def main() -> int:
     from trainer.policy.loading import load_policy
     from trainer.policy.warmstart import StrategyIndex
     from trainer.prompting import render_prompt
-    from trainer.relevance.common import read_split
+    from shared.rows import read_split
 
     torch.set_num_threads(args.threads)
     model, tokenizer = load_policy(args.policy)

@@ -34,7 +34,7 @@ from transformers import AutoTokenizer, TrainerCallback  # noqa: E402
 
 from trainer.client import RetrievalClient  # noqa: E402
 from trainer.grpo.config import RARFTConfig  # noqa: E402
-from trainer.grpo.dataset import load_problems  # noqa: E402
+from trainer.grpo.dataset import train_dataset  # noqa: E402
 from trainer.grpo.trainer import RARFTTrainer  # noqa: E402
 
 
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace, out: Path, url: str | None, client: Any = None
         generation_kwargs={"min_new_tokens": args.max_completion_length} if args.fixed_length else None,
     )
     timer = StepTimer()
-    trainer = RARFTTrainer(model=args.model, args=config, train_dataset=load_problems(args.train, tokenizer),
+    trainer = RARFTTrainer(model=args.model, args=config, train_dataset=train_dataset(args.train, tokenizer),
                            processing_class=tokenizer, client=client, callbacks=[timer])
     trainer.train()
     return timer.times, trainer

@@ -27,7 +27,7 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=8)
     parser.add_argument("--pool", type=int, default=16, help="random candidates per query")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--num-threads", "--threads", dest="threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
@@ -37,7 +37,7 @@ def main() -> int:
     from trainer.relevance.benefit import BenefitScorer
     from trainer.relevance.candidates import build_pools
     from trainer.policy.loading import load_policy
-    from trainer.relevance.common import read_split
+    from shared.rows import read_split
 
     torch.set_num_threads(args.threads)
     model, tokenizer = load_policy(args.policy)

@@ -29,7 +29,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=10, help="steps not counted")
     parser.add_argument("--batch-sizes", default="8,16")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile at the first batch size")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--num-threads", "--threads", dest="threads", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
 
@@ -40,7 +40,7 @@ def main() -> int:
 
     from trainer.policy.loading import load_policy
     from trainer.policy.warmstart import Mixture, build_sft_examples, tokenize_with_loss_mask
-    from trainer.relevance.common import read_split
+    from shared.rows import read_split
 
     torch.set_num_threads(args.threads)
     _, tokenizer = load_policy(args.policy)

@@ -50,7 +50,7 @@ study() {  # the embedded-default study: label -> distill -> hot-deploy -> RA-RF
     local run="$OUT/runs/ra-rft"
     # rarft train saves the final model at the top of its output dir (checkpoints go to checkpoint-N/).
     done_or "$run/config.json" && { say "RA-RFT training against $URL"; rarft train --model "$POLICY" --train "$DATA/rl.jsonl" --retrieval-url "$URL" --output-dir "$run" $TRAIN_ARGS; }
-    done_or "$OUT/runs/eval/ra-rft/results.json" && { say "evaluating with $V1"; rarft eval --model "$run" --data "$DATA/test.jsonl" --retrieval-url "$URL" --version "$V1" --out "$OUT/runs/eval/ra-rft" $EVAL_ARGS; }
+    done_or "$OUT/runs/eval/ra-rft/results.json" && { say "evaluating with $V1"; rarft eval --model "$run" --data "$DATA/test.jsonl" --retrieval-url "$URL" --retriever-version "$V1" --out "$OUT/runs/eval/ra-rft" $EVAL_ARGS; }
     say "study done: outputs in the 'outputs' volume under $OUT/runs"
 }
 

@@ -20,9 +20,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("retrieval_service.cli:main", "serve the retriever registry over HTTP"),
     "deploy": ("retrieval_service.deploy:main", "load / split / promote / rollback versions on a running service"),
     "train": ("trainer.grpo.cli:main", "GRPO / RA-RFT training with retrieval at rollout time"),
-    "label": ("trainer.relevance.label:main", "gold-relevance labels: reasoning benefit of each candidate"),
+    "label": ("trainer.relevance.labeling:main", "gold-relevance labels: reasoning benefit of each candidate"),
     "distill": ("trainer.relevance.distill:main", "distil benefit labels into a bi-encoder retriever version"),
-    "eval-retriever": ("trainer.relevance.evaluate:main", "strategy-match@k, nDCG@k, diversity of a version"),
+    "eval-retriever": ("trainer.relevance.retriever_eval:main", "strategy-match@k, nDCG@k, diversity of a version"),
     "eval": ("trainer.evaluation.cli:main", "average@k / pass@k of a policy, with or without retrieval"),
     "experiment": ("trainer.experiment.cli:main", "the whole study end to end, to a report (main job)"),
 }

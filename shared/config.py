@@ -60,6 +60,25 @@ def _is_mapping(annotation: Any) -> bool:
     return get_origin(ann) is dict or (isinstance(ann, type) and issubclass(ann, BaseModel))
 
 
+def renamed(*old_names: str) -> dict[str, Any]:
+    """`Field(json_schema_extra=renamed("version"))`: the option's former names, accepted for one release with a
+    deprecation line (as flag, env var and config key)."""
+    return {"renamed_from": list(old_names)}
+
+
+def _old_names(field: Any) -> list[str]:
+    return list((field.json_schema_extra or {}).get("renamed_from", ()))
+
+
+def _renames(model: type[BaseModel]) -> dict[str, str]:
+    """old name -> current name, for every field of `model`."""
+    return {old: name for name, field in model.model_fields.items() for old in _old_names(field)}
+
+
+def _deprecated(prog: str, old: str, new: str) -> None:
+    print(f"{prog}: warning: {old} is deprecated and will be removed in the next release; use {new}", file=sys.stderr)
+
+
 def _example(model: type[BaseModel]) -> str:
     options = [n for n, f in model.model_fields.items() if not (f.json_schema_extra or {}).get("positional")]  # type: ignore[union-attr]
     return (options or list(model.model_fields) or ["option"])[0]
@@ -102,6 +121,8 @@ def build_parser(model: type[BaseModel], prog: str, description: str | None = No
         elif get_origin(ann) is Literal:
             kwargs["choices"] = list(get_args(ann))
         parser.add_argument(_flag(name), **kwargs)
+        for old in _old_names(field):  # accepted, not advertised: --help and the docs show the current name only
+            parser.add_argument(_flag(old), **{**kwargs, "help": argparse.SUPPRESS})
     return parser
 
 
@@ -227,9 +248,23 @@ def parse_command(model: type[M], argv: list[str] | None, prog: str, description
     `prefix` defaults to the command's own namespace (`env_prefix(prog)`).
     """
     prefix = env_prefix(prog) if prefix is None else prefix
+    environ = os.environ if environ is None else environ
     parser = build_parser(model, prog, description, prefix)
+    argv = list(sys.argv[1:] if argv is None else argv)
     ns = vars(parser.parse_args(argv))
+    for old, new in _renames(model).items():
+        spelled = {_flag(old), "--no-" + _flag(old)[2:]}
+        if any(a.split("=")[0] in spelled for a in argv):
+            _deprecated(prog, _flag(old), _flag(new))
     config_path = ns.pop("config", None)
     file_values = read_config_file(config_path) if config_path else {}
+    for old, new in _renames(model).items():
+        if old in file_values:
+            _deprecated(prog, f"'{old}' in {config_path}", f"'{new}'")
+            file_values.setdefault(new, file_values.pop(old))
+        if prefix + old.upper() in environ:
+            _deprecated(prog, prefix + old.upper(), prefix + new.upper())
+            environ = {**environ, prefix + new.upper(): environ[prefix + new.upper()] if prefix + new.upper() in environ
+                       else environ[prefix + old.upper()]}
     warn_unprefixed(model.model_fields, prefix, prog, given=ns, environ=environ)
     return load_config(model, file_values, ns, environ, prefix, str(config_path or ""))

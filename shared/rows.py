@@ -39,3 +39,24 @@ def dumps_rows(rows: Iterable[Demonstration]) -> str:
 def write_rows(path: Path | str, rows: Iterable[Demonstration]) -> None:
     """Write atomically (temp file + rename): a crash never leaves half a split."""
     atomic_write_text(Path(path), dumps_rows(rows))
+
+
+def read_split(data_dir: Path | str, split: str) -> list[Demonstration]:
+    """Rows of DATA/<split>.jsonl, the layout `rarft data` writes; a missing or empty split is one UserError."""
+    path = Path(data_dir) / f"{split}.jsonl"
+    if not path.is_file():
+        raise UserError(f"{path} not found: --data must be a directory written by `rarft data` (bank/train/rl/dev/test.jsonl)")
+    rows = read_rows(path)
+    if not rows:
+        raise UserError(f"{path} holds no rows")
+    return rows
+
+
+def by_id(rows: list[Demonstration], what: str) -> dict[str, Demonstration]:
+    """Rows keyed by id; a repeated id is a UserError naming `what` held it."""
+    out: dict[str, Demonstration] = {}
+    for row in rows:
+        if row.id in out:
+            raise UserError(f"duplicate id {row.id!r} in the {what}")
+        out[row.id] = row
+    return out

@@ -25,7 +25,7 @@ def _label_cmd(policy: Path, data: Path, out: Path) -> list[str]:
     rarft = Path(sys.executable).with_name("rarft")
     return [str(rarft), "label", "--policy", str(policy), "--data", str(data), "--out", str(out),
             "--num-queries", str(NUM_QUERIES), "--num-semantic", "0", "--num-random", str(NUM_RANDOM),
-            "--chunk-queries", str(CHUNK), "--batch-size", "8", "--threads", "1", "--no-progress"]
+            "--chunk-queries", str(CHUNK), "--batch-size", "8", "--num-threads", "1", "--no-progress"]
 
 
 def test_label_sigkill_resumes_without_loss_or_double_counting(tiny_policy, tiny_data, tmp_path):

@@ -20,7 +20,7 @@ CASES = {
     "train": (["--model", "m", "--output-dir", "o"], "max_steps", "7", 7),
     "label": (["--policy", "p", "--data", "d", "--out", "l.jsonl", "--retriever", "r/v0"], "num_random", "7", 7),
     "distill": (["--labels", "l", "--data", "d", "--parent", "r/v0", "--out", "r/v1"], "epochs", "7", 7),
-    "eval-retriever": (["--version", "r/v0", "--data", "d", "--out", "e"], "k", "7", 7),
+    "eval-retriever": (["--retriever", "r/v0", "--data", "d", "--out", "e"], "k", "7", 7),
     "eval": (["--model", "m", "--data", "d", "--out", "e"], "k", "7", 7),
     "experiment": ([], "seeds", "[7]", [7]),
 }
@@ -97,3 +97,33 @@ def test_serve_takes_the_service_limits_once(monkeypatch):
     with pytest.raises(UserError, match=r"^--thread-pool-size: Input should be less than or equal to 64$"):
         _parse("serve")(["--thread-pool-size", "100"])
     assert _parse("serve")(["--max-batch-queries", "64"]).max_batch_queries == 64  # every setting is a flag
+
+
+@pytest.mark.parametrize("old, new, attr", [(["--version", "v1"], ["--retriever-version", "v1"], "retriever_version"),
+                                            (["--budget-tokens", "64"], ["--demo-budget-tokens", "64"], "demo_budget_tokens"),
+                                            (["--retrieval-timeout", "5"], ["--retrieval-timeout-s", "5"], "retrieval_timeout_s")])
+def test_old_option_names_still_work_with_a_deprecation_line(old, new, attr, monkeypatch, capsys, tmp_path):
+    _clean_env(monkeypatch)
+    required = ["--model", "m", "--data", "d", "--out", "e", "--retrieval-url", "http://127.0.0.1:1"]
+    parse = _parse("eval")
+    assert getattr(parse([*required, *old]), attr) == getattr(parse([*required, *new]), attr)
+    err = capsys.readouterr().err
+    assert f"{old[0]} is deprecated" in err and f"use {new[0]}" in err
+    config = tmp_path / "old.yaml"
+    config.write_text(f"{old[0][2:].replace('-', '_')}: {old[1]}\n")
+    assert getattr(parse([*required, "--config", str(config)]), attr) == getattr(parse([*required, *new]), attr)
+    assert "is deprecated" in capsys.readouterr().err
+
+
+def test_renamed_flags_across_commands(monkeypatch, capsys):
+    _clean_env(monkeypatch)
+    assert _parse("data")(["--out", "d", "--force"]).overwrite is True
+    assert _parse("eval-retriever")(["--version", "r/v1", "--data", "d", "--out", "e"]).retriever.name == "v1"
+    label = ["--policy", "p", "--data", "d", "--out", "l.jsonl", "--retriever", "r/v0"]
+    assert _parse("label")([*label, "--threads", "1", "--retrieval-version", "v0"]).num_threads == 1
+    assert _parse("distill")(["--labels", "l", "--data", "d", "--parent", "r/v0", "--out", "r/v1", "--threads", "1"]).num_threads == 1
+    monkeypatch.setenv("RARFT_LABEL_THREADS", "3")
+    assert _parse("label")(label).num_threads == 3
+    err = capsys.readouterr().err
+    for old in ("--force", "--version", "--threads", "--retrieval-version", "RARFT_LABEL_THREADS"):
+        assert f"{old} is deprecated" in err, old

@@ -36,7 +36,7 @@ def _to_python(expr: str) -> str:
     return expr.replace("\\gcd", "gcd").replace("\\lfloor", "floor(").replace("\\rfloor", ")")
 
 
-def evaluate(expr: str) -> int:
+def eval_expression(expr: str) -> int:
     """Exact integer value of a step: + - * / // gcd and floor(a / b); '/' elsewhere must divide exactly."""
     return _eval(ast.parse(_to_python(expr).strip(), mode="eval").body, expr)
 
@@ -79,7 +79,7 @@ def render_steps(templates: list[str], params: Mapping[str, int], plan: str | No
         text = template.format(**params)
         text = _STEP_REF.sub(lambda m: lines[int(m.group(1)) - 1], text)
         lines.append(text)
-    value = evaluate(lines[-1])
+    value = eval_expression(lines[-1])
     head = [plan_line(plan)] if plan else []
     return "\n".join([*head, *lines, answer_line(lines[-1])]), value
 
@@ -98,7 +98,7 @@ def check_solution(problem: str, solution: str, answer: str) -> list[str]:
     value: int | None = None
     for i, step in enumerate(steps, 1):
         try:
-            value = evaluate(step)
+            value = eval_expression(step)
         except (ValueError, SyntaxError) as exc:
             errors.append(f"step {i}: {exc}")
             continue

@@ -16,7 +16,7 @@ from shared.contract import Demonstration
 from shared.errors import UserError
 from shared.manifests import DataManifest
 from trainer.data.benchmark import EVAL_SPLITS, GENERATOR, SPLITS, generate_benchmark
-from trainer.data.io import write_rows
+from shared.rows import write_rows
 from trainer.data.splits import check_no_leakage, exact_copies, leakage_report
 from trainer.data.strategies import STRATEGY_NAMES
 from trainer.data.themes import THEME_NAMES

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from shared.config import CommandConfig, parse_command
+from shared.config import CommandConfig, parse_command, renamed
 from shared.errors import UserError
 from shared.manifests import DataManifest
 from shared.models import EMBEDDED_ENCODER
@@ -32,7 +32,7 @@ class DataConfig(CommandConfig):
                          "(the embedded MiniLM, a local folder or a hub name)")
     k: int = Field(default=4, ge=1, le=64, description="neighbours per test query in the semantic strategy/theme-match@k check")
     semantic_check: bool = Field(default=True, description="measure semantic strategy-match@k and theme-match@k with the encoder")
-    force: bool = Field(default=False, description="rebuild even when OUT already holds data built with this config")
+    overwrite: bool = Field(default=False, json_schema_extra=renamed("force"), description="rebuild even when OUT already holds data built with this config")
     source: str | None = Field(default=None, description="instead of the benchmark, split this file (JSONL/JSON/parquet/CSV) "
                                "or hub dataset name leakage-safely")
     format: Literal["gsm8k", "math", "aime", "demonstration"] | None = Field(
@@ -49,7 +49,7 @@ class DataConfig(CommandConfig):
 
     def identity(self) -> dict:
         """The options that decide the files' content: a rerun with the same identity reuses the dir."""
-        return self.model_dump(mode="json", exclude={"out", "force"})
+        return self.model_dump(mode="json", exclude={"out", "overwrite"})
 
 
 def _print_summary(manifest: DataManifest, out: Path) -> None:
@@ -98,11 +98,11 @@ def main(argv: list[str]) -> int:
     from trainer.data.build import build_dataset, existing_manifest
 
     out = cfg.out
-    if not cfg.force:
+    if not cfg.overwrite:
         found = existing_manifest(out, cfg.identity())
         if found is not None:
             print(f"{out} already holds data built with this config (checksums verified); reusing it. "
-                  "Pass --force to rebuild.")
+                  "Pass --overwrite to rebuild.")
             _print_summary(found, out)
             return 0
     if out.exists() and not out.is_dir():

@@ -12,22 +12,22 @@ log = logging.getLogger(__name__)
 
 
 def run(cfg: EvalConfig) -> dict:
-    from trainer.evaluation.runner import evaluate, read_problems, service_retriever, write_outputs
+    from trainer.evaluation.runner import evaluate, read_eval_problems, service_retriever, write_outputs
     from trainer.evaluation.sampling import make_generate_fn
     from trainer.policy.loading import load_policy
     from trainer.prompting import render_prompt
 
     t0 = time.perf_counter()
-    rows = read_problems(cfg.data, cfg.format, cfg.limit)
+    rows = read_eval_problems(cfg.data, cfg.format, cfg.limit)
     policy, tokenizer = load_policy(cfg.model, device=cfg.device)
     generate = make_generate_fn(policy, tokenizer, temperature=cfg.temperature, top_p=cfg.top_p,
                                 max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size, seed=cfg.seed)
     retrieve, retrieval_info = (None, None)
     if cfg.retrieval_url:
-        retrieve, retrieval_info = service_retriever(cfg.retrieval_url, cfg.retrieval_k, cfg.version, cfg.retrieval_timeout)
+        retrieve, retrieval_info = service_retriever(cfg.retrieval_url, cfg.retrieval_k, cfg.retriever_version, cfg.retrieval_timeout_s)
 
     def render(problem, demos):
-        return render_prompt(tokenizer, problem, demos, cfg.budget_tokens)
+        return render_prompt(tokenizer, problem, demos, cfg.demo_budget_tokens)
 
     result = evaluate(rows, generate, render, cfg.k, cfg.pass_k, retrieve)
     meta = {
@@ -40,7 +40,7 @@ def run(cfg: EvalConfig) -> dict:
     m = payload["metrics"]
     shown = ", ".join(f"{key}={m[key]:.4f}" for key in m if "@" in key)
     print(f"rarft eval: {len(rows)} problems, {shown} "
-          f"({'retrieval ' + (cfg.version or 'split') if cfg.retrieval_url else 'no retrieval'}); "
+          f"({'retrieval ' + (cfg.retriever_version or 'split') if cfg.retrieval_url else 'no retrieval'}); "
           f"wrote {cfg.out}/results.json in {meta['wall_time_s']:.0f}s")
     return payload
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from shared.config import CommandConfig
+from shared.config import CommandConfig, renamed
 
 
 class EvalConfig(CommandConfig):
@@ -27,17 +27,17 @@ class EvalConfig(CommandConfig):
     limit: int | None = Field(default=None, ge=1, description="evaluate only the first N problems (smoke runs)")
     seed: int = Field(default=0, description="sampling seed")
     retrieval_url: str | None = Field(default=None, description="retrieval service base URL; omit to evaluate without demonstrations")
-    version: str | None = Field(default=None, description="pin this retriever version on the service (reproducible evaluation)")
+    retriever_version: str | None = Field(default=None, json_schema_extra=renamed("version"), description="pin this retriever version on the service (reproducible evaluation)")
     retrieval_k: int = Field(default=2, ge=1, le=64, description="demonstrations retrieved per problem")
-    budget_tokens: int | None = Field(default=768, ge=1, description="token budget of the demonstrations in the prompt, as in `rarft train --demo-budget-tokens` (None: all fit)")
-    retrieval_timeout: float = Field(default=30.0, gt=0, description="seconds per retrieval request")
+    demo_budget_tokens: int | None = Field(default=768, ge=1, json_schema_extra=renamed("budget_tokens"), description="token budget of the demonstrations in the prompt, as in `rarft train --demo-budget-tokens` (None: all fit)")
+    retrieval_timeout_s: float = Field(default=30.0, gt=0, json_schema_extra=renamed("retrieval_timeout"), description="seconds per retrieval request")
     device: str = Field(default="cpu", description="torch device for generation")
     save_samples: bool = Field(default=True, description="write every completion to samples.jsonl")
 
     @model_validator(mode="after")
     def _check(self) -> EvalConfig:
-        if self.version is not None and self.retrieval_url is None:
-            raise ValueError("--version pins a retriever on the service; give --retrieval-url too")
+        if self.retriever_version is not None and self.retrieval_url is None:
+            raise ValueError("--retriever-version pins a retriever on the service; give --retrieval-url too")
         bad = [k for k in self.pass_k if k < 1 or k > self.k]
         if bad:
             raise ValueError(f"pass@k needs 1 <= k <= --k ({self.k}); drop {bad} or raise --k")

@@ -26,7 +26,7 @@ RetrieveFn = Callable[[Sequence[Demonstration]], list[list[Demonstration]]]
 RenderFn = Callable[[str, Sequence[Demonstration]], str]
 
 
-def read_problems(path: Path, fmt: str = "auto", limit: int | None = None) -> list[Demonstration]:
+def read_eval_problems(path: Path, fmt: str = "auto", limit: int | None = None) -> list[Demonstration]:
     """rarft JSONL rows (the contract's Demonstration) directly; other formats through the data loaders."""
     path = Path(path)
     if not path.is_file():

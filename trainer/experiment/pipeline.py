@@ -163,7 +163,7 @@ class Pipeline:
         t0 = time.time()
         self.out.mkdir(parents=True, exist_ok=True)
         data_out = self._artifact_stage("data", self.data, ["data", "--out", str(self.data), *to_flags(p.data_args)],
-                                        inputs={**p.data_args, "generator": GENERATOR}, overwrite_flag="--force")
+                                        inputs={**p.data_args, "generator": GENERATOR}, overwrite_flag="--overwrite")
         policy_out = self._artifact_stage(
             "policy", self.policy, ["init-policy", "--data", str(self.data), "--out", str(self.policy), *to_flags(p.policy_args)],
             inputs={"args": p.policy_args, "data": data_out["checksum"]})
@@ -261,8 +261,8 @@ class Pipeline:
                 "--seed", str(seed),
                 *to_flags(self.preset.eval_args)]
         if version is not None:
-            args += ["--retrieval-url", self.service.url, "--version", version, "--retrieval-k", str(self.preset.retrieval_k),
-                     "--budget-tokens", str(self.preset.demo_budget_tokens)]
+            args += ["--retrieval-url", self.service.url, "--retriever-version", version, "--retrieval-k", str(self.preset.retrieval_k),
+                     "--demo-budget-tokens", str(self.preset.demo_budget_tokens)]
 
         def fn() -> dict[str, Any]:
             self._eval_in_process(name, args)
@@ -323,7 +323,7 @@ class Pipeline:
         # The policy's benefit@k of each version's top-k is measured with the test labels (the full preset); the quick
         # one reports the retrievers' strategy-match only, which needs no policy forward passes.
         policy = ["--policy", str(self.policy)] if p.test_label_queries else []
-        args = ["eval-retriever", "--version", str(self.registry / V1), "--compare", str(self.registry / V0),
+        args = ["eval-retriever", "--retriever", str(self.registry / V1), "--compare", str(self.registry / V0),
                 "--data", str(self.data), "--split", p.eval_split, *policy, "--out", str(out), "--overwrite",
                 *to_flags(p.retriever_eval_args)]
         label_args = {k: v for k, v in p.label_args.items() if k not in ("num_queries", "split")}

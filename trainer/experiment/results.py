@@ -62,7 +62,7 @@ def build_table(evals: dict[str, Any]) -> list[dict[str, Any]]:
 
 def template_clusters(test_file: Path) -> dict[str, str]:
     """problem id -> 'strategy/template': problems written from one template share a cluster in the bootstrap."""
-    from trainer.data.io import read_rows
+    from shared.rows import read_rows
 
     return {r.id: f"{r.strategy}/{r.metadata.get('template', r.id)}" for r in read_rows(test_file)}
 

@@ -79,13 +79,13 @@ def main(argv: list[str]) -> int:
 
     from transformers.trainer_utils import get_last_checkpoint
 
-    from trainer.grpo.dataset import load_problems
+    from trainer.grpo.dataset import train_dataset
     from trainer.grpo.retrieval import RetrievalFailed
     from trainer.grpo.trainer import RARFTTrainer
     from trainer.policy.loading import load_tokenizer
 
     tokenizer = load_tokenizer(config.model)
-    dataset = load_problems(config.train_file, tokenizer)
+    dataset = train_dataset(config.train_file, tokenizer)
     resume = config.resume_from_checkpoint
     if resume in ("True", "true", "last"):
         resume = get_last_checkpoint(config.output_dir)

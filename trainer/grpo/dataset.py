@@ -18,7 +18,7 @@ from trainer.prompting import render_prompt
 COLUMNS = ("id", "problem", "answer", "strategy", "theme")
 
 
-def read_problems(path: str | Path) -> list[Demonstration]:
+def read_train_rows(path: str | Path) -> list[Demonstration]:
     """Demonstration rows of a JSONL file; a bad line is a one-line UserError naming the line."""
     path = Path(path)
     if not path.is_file():
@@ -40,5 +40,5 @@ def problems_dataset(rows: list[Demonstration], tokenizer: Any) -> Any:
     return Dataset.from_dict(records)
 
 
-def load_problems(path: str | Path, tokenizer: Any) -> Any:
-    return problems_dataset(read_problems(path), tokenizer)
+def train_dataset(path: str | Path, tokenizer: Any) -> Any:
+    return problems_dataset(read_train_rows(path), tokenizer)

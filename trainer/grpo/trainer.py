@@ -54,7 +54,7 @@ class RARFTTrainer(GRPOTrainer):
         model: a model path / hub id or a loaded `PreTrainedModel` (as GRPOTrainer).
         args: `RARFTConfig`.
         train_dataset: rows with `id`, `problem`, `answer` (+ `strategy`...) and a `prompt` column (the
-            problem rendered without demonstrations); see `trainer.grpo.dataset.load_problems`.
+            problem rendered without demonstrations); see `trainer.grpo.dataset.train_dataset`.
         reward_funcs: defaults to `trainer.grpo.rewards.reward_functions(args.format_reward_weight)`.
         client: an existing `RetrievalClient` (default: one built from the args' URL, timeout and retries).
     """

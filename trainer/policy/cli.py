@@ -21,6 +21,7 @@ from shared.config import CommandConfig, parse_command
 from shared.contract import Demonstration
 from shared.errors import UserError
 from shared.manifests import PolicyManifest
+from shared.rows import read_split
 from trainer.data.strategies import WORDINGS
 
 log = logging.getLogger(__name__)
@@ -99,18 +100,6 @@ class InitPolicyConfig(CommandConfig):
     def fingerprint(self) -> dict[str, Any]:
         """The fields that decide the result (not where it goes or how it is displayed)."""
         return self.model_dump(mode="json", exclude={"data", "out", "overwrite", "progress", "num_threads"})
-
-
-def read_split(data_dir: Path, name: str) -> list[Demonstration]:
-    path = data_dir / f"{name}.jsonl"
-    if not path.is_file():
-        raise UserError(f"{path} not found: --data must be a dir written by `rarft data` (bank/train/dev.jsonl)")
-    from trainer.data.io import read_rows
-
-    rows = read_rows(path)
-    if not rows:
-        raise UserError(f"{path} has no rows")
-    return rows
 
 
 def data_checksum(data_dir: Path) -> str:

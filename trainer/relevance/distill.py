@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from shared.config import CommandConfig, parse_command
+from shared.config import CommandConfig, parse_command, renamed
 from shared.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class DistillConfig(CommandConfig):
     k: int = Field(default=4, ge=1, description="cut-off of the validation @k metrics")
     index_type: Literal["flat", "hnsw", "ivf"] = Field(default="flat", description="FAISS index of the new version")
     seed: int = Field(default=0, description="seed of the split, the candidate subsampling and training")
-    threads: int | None = Field(default=None, ge=1, description="torch CPU threads (default: torch's choice)")
+    num_threads: int | None = Field(default=None, ge=1, json_schema_extra=renamed("threads"), description="torch CPU threads (default: torch's choice)")
     overwrite: bool = Field(default=False, description="replace an existing version dir")
     progress: bool = Field(default=True, description="show progress bars")
 
@@ -120,9 +120,8 @@ def run_distill(cfg: DistillConfig) -> dict[str, Any]:
     import torch
 
     from shared.artifacts import sha256_file
-    from shared.rows import read_rows
+    from shared.rows import by_id, read_rows, read_split
     from shared.versions import BANK_FILE, build_version, load_version, open_version_dir
-    from trainer.relevance.common import by_id, read_split
     from trainer.relevance.evaluators import RelevanceEvaluator
     from trainer.relevance.labels import group_by_query, read_labels
 
@@ -136,8 +135,8 @@ def run_distill(cfg: DistillConfig) -> dict[str, Any]:
         check_version_name(cfg.out.name)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
 
     # Validate everything cheap first: bad labels fail before an encoder is loaded or anything is written.
     parent_dir = open_version_dir(cfg.parent)

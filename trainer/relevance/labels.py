@@ -137,7 +137,7 @@ def _var(xs: list[float]) -> float:
     return sum((x - m) ** 2 for x in xs) / (len(xs) - 1) if len(xs) > 1 else 0.0
 
 
-def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:
+def summarize_labels(rows: list[dict[str, Any]]) -> dict[str, float]:
     """Separation of same- vs other-strategy candidates: means, Welch t, within-query pairwise accuracy."""
     same = [r["benefit"] for r in rows if r.get("same_strategy") is True]
     other = [r["benefit"] for r in rows if r.get("same_strategy") is False]

@@ -7,10 +7,10 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from trainer.data.arith import check_solution, evaluate
+from trainer.data.arith import check_solution, eval_expression
 from trainer.data.benchmark import generate_benchmark
 from trainer.data.build import cramers_v
-from trainer.data.io import read_rows
+from shared.rows import read_rows
 from trainer.data.strategies import STRATEGIES, STRATEGY_BY_NAME, TWIN_PAIRS
 from trainer.data.themes import THEMES
 from trainer.prompting import format_completion
@@ -110,12 +110,12 @@ def test_surface_twins_read_alike_but_differ_in_strategy(mid):
 
 
 def test_step_evaluator_is_exact():
-    assert evaluate("\\gcd(12, 18)") == 6 and evaluate("(3 + 5) * 4 / 2") == 16
-    assert evaluate("17 - \\lfloor 17 / 5 \\rfloor * 5") == 2
+    assert eval_expression("\\gcd(12, 18)") == 6 and eval_expression("(3 + 5) * 4 / 2") == 16
+    assert eval_expression("17 - \\lfloor 17 / 5 \\rfloor * 5") == 2
     with pytest.raises(ValueError):
-        evaluate("7 / 2")
+        eval_expression("7 / 2")
     with pytest.raises(ValueError):
-        evaluate("__import__('os')")
+        eval_expression("__import__('os')")
     good = "3 * 4\n3 * 4 - 2\nAnswer: \\boxed{3 * 4 - 2}"
     assert check_solution("3 boxes of 4, 2 eaten", good, "10") == []
     assert check_solution("3 boxes of 4, 2 eaten", "Plan: total in the groups, minus what was removed.\n" + good, "10") == []

@@ -1,4 +1,4 @@
-"""`rarft data` end to end: files, manifest, printed summary, reuse, --force, --source, bad input."""
+"""`rarft data` end to end: files, manifest, printed summary, reuse, --overwrite, --source, bad input."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from shared.artifacts import verify_checksums
 from shared.cli import main as rarft
 from shared.manifests import DataManifest
 from trainer.data.benchmark import GENERATOR
-from trainer.data.io import read_rows
+from shared.rows import read_rows
 from trainer.data.loaders import SAMPLES_DIR
 
 TINY = ["--bank-size", "240", "--train-size", "120", "--rl-size", "60", "--dev-size", "30", "--test-size", "60", "--seed", "5"]
@@ -49,7 +49,7 @@ def test_writes_splits_and_manifest_then_reuses(tmp_path, capsys):
     assert "reusing" not in capsys.readouterr().out and _manifest(out).generator == GENERATOR
 
     before = (out / "test.jsonl").read_text()
-    assert rarft(["data", "--out", str(out), *TINY, "--no-semantic-check", "--force"]) == 0
+    assert rarft(["data", "--out", str(out), *TINY, "--no-semantic-check", "--overwrite"]) == 0
     assert "reusing" not in capsys.readouterr().out
     assert _manifest(out).created_at >= manifest.created_at
     assert (out / "test.jsonl").read_text() == before  # a rebuild is byte-identical (deterministic)

@@ -8,7 +8,7 @@ from shared.contract import Demonstration
 from shared.errors import UserError
 from shared.text import problem_hash
 from trainer.data.benchmark import generate_benchmark
-from trainer.data.io import read_rows
+from shared.rows import read_rows
 from trainer.data.splits import check_no_leakage, dedupe, leakage_report, split_rows
 
 

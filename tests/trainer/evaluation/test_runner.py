@@ -8,7 +8,7 @@ import pytest
 from shared.contract import Demonstration
 from shared.errors import UserError
 from trainer.evaluation.config import EvalConfig
-from trainer.evaluation.runner import evaluate, read_problems, write_outputs
+from trainer.evaluation.runner import evaluate, read_eval_problems, write_outputs
 
 
 def rows():
@@ -60,13 +60,13 @@ def test_evaluate_without_and_with_retrieval(tmp_path):
 def test_read_problems_and_config_validation(tmp_path):
     path = tmp_path / "test.jsonl"
     path.write_text("".join(r.model_dump_json() + "\n" for r in rows()))
-    assert [r.id for r in read_problems(path, limit=2)] == ["q0", "q1"]
+    assert [r.id for r in read_eval_problems(path, limit=2)] == ["q0", "q1"]
     with pytest.raises(UserError):
-        read_problems(tmp_path / "missing.jsonl")
+        read_eval_problems(tmp_path / "missing.jsonl")
     with pytest.raises(ValueError):
         EvalConfig(model="m", data=path, out=tmp_path, k=2, pass_k=[4])
     with pytest.raises(ValueError):
-        EvalConfig(model="m", data=path, out=tmp_path, version="v0")
+        EvalConfig(model="m", data=path, out=tmp_path, retriever_version="v0")
 
 
 @pytest.mark.parametrize("name,fmt", [("math.jsonl", "auto"), ("aime.csv", "aime"), ("gsm8k.jsonl", "gsm8k")])
@@ -76,5 +76,5 @@ def test_real_formats_go_through_the_data_loaders(name, fmt):
     import trainer.data
 
     path = Path(trainer.data.__file__).parent / "samples" / name
-    rows = read_problems(path, fmt, limit=3)
+    rows = read_eval_problems(path, fmt, limit=3)
     assert 1 <= len(rows) <= 3 and all(r.problem and r.answer for r in rows)

@@ -19,7 +19,7 @@ FAST = dict(per_device_train_batch_size=4, num_generations=2, max_completion_len
 @pytest.fixture(scope="session")
 def trainer_registry(tiny_data: Path, minilm, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Registry with v0 and v1: two disjoint slices of the tiny bank, so a prompt shows which version served it."""
-    from trainer.data.io import read_rows
+    from shared.rows import read_rows
 
     bank = read_rows(Path(tiny_data) / "bank.jsonl")
     registry = tmp_path_factory.mktemp("trainer-registry")
@@ -29,7 +29,7 @@ def trainer_registry(tiny_data: Path, minilm, tmp_path_factory: pytest.TempPathF
 
 
 def bank_ids(registry: Path, version: str) -> set[str]:
-    from trainer.data.io import read_rows
+    from shared.rows import read_rows
 
     return {r.id for r in read_rows(registry / version / "bank.jsonl")}
 
@@ -39,11 +39,11 @@ def make_trainer(policy: Path, train_file: Path, output_dir: Path, callbacks: li
     from transformers import AutoTokenizer
 
     from trainer.grpo.config import RARFTConfig
-    from trainer.grpo.dataset import load_problems
+    from trainer.grpo.dataset import train_dataset
     from trainer.grpo.trainer import RARFTTrainer
 
     tokenizer = AutoTokenizer.from_pretrained(policy)
     config = RARFTConfig(output_dir=str(output_dir), model=str(policy), train_file=str(train_file),
                          **{**FAST, **overrides})
-    return RARFTTrainer(model=str(policy), args=config, train_dataset=load_problems(train_file, tokenizer),
+    return RARFTTrainer(model=str(policy), args=config, train_dataset=train_dataset(train_file, tokenizer),
                         processing_class=tokenizer, callbacks=callbacks)

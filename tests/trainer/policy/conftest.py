@@ -11,7 +11,7 @@ from shared.contract import Demonstration
 
 @pytest.fixture(scope="session")
 def tiny_rows(tiny_data: Path) -> dict[str, list[Demonstration]]:
-    from trainer.data.io import read_rows
+    from shared.rows import read_rows
 
     return {name: read_rows(Path(tiny_data) / f"{name}.jsonl") for name in ("bank", "train", "test")}
 

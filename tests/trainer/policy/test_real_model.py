@@ -86,7 +86,7 @@ def test_label_train_eval_on_smollm2(smollm2, tiny_data, trainer_registry, live_
     assert type(model).__name__ == "LlamaForCausalLM"
 
     # eval: the trained checkpoint, without and with retrieval.
-    for name, extra in (("plain", []), ("rag", ["--retrieval-url", url, "--version", "v0"])):
+    for name, extra in (("plain", []), ("rag", ["--retrieval-url", url, "--retriever-version", "v0"])):
         assert rarft(["eval", "--model", str(checkpoint), "--data", str(tiny_data / "dev.jsonl"), "--limit", "2",
                       "--k", "2", "--max-new-tokens", "12", "--out", str(tmp_path / name), *extra]) == 0
     plain, rag = (json.loads((tmp_path / n / "results.json").read_text()) for n in ("plain", "rag"))

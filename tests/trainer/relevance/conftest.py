@@ -18,9 +18,9 @@ def tiny_registry(tiny_data: Path, minilm, tmp_path_factory) -> Path:
 
 
 def label_config(policy: Path, data: Path, retriever: Path, out: Path, **overrides):
-    from trainer.relevance.label import LabelConfig
+    from trainer.relevance.labeling import LabelConfig
 
     values = dict(policy=str(policy), data=data, retriever=retriever, out=out, num_queries=6, num_semantic=2,
-                  num_random=4, batch_size=16, chunk_queries=2, progress=False, threads=2)
+                  num_random=4, batch_size=16, chunk_queries=2, progress=False, num_threads=2)
     values.update(overrides)
     return LabelConfig(**values)

@@ -19,7 +19,7 @@ def policy(tiny_policy):
 
 @pytest.fixture(scope="module")
 def pairs(tiny_data):
-    from trainer.relevance.common import read_split
+    from shared.rows import read_split
 
     train, bank = read_split(tiny_data, "train")[:3], read_split(tiny_data, "bank")[:5]
     return [(q, None) for q in train] + [(q, d) for q in train for d in bank]

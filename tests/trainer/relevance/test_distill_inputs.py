@@ -16,7 +16,7 @@ def _write_labels(path: Path, rows: list[dict]) -> Path:
 
 
 def _good_rows(tiny_data: Path, n_queries: int = 6, n_cands: int = 3) -> list[dict]:
-    from trainer.relevance.common import read_split
+    from shared.rows import read_split
 
     train, bank = read_split(tiny_data, "train"), read_split(tiny_data, "bank")
     return [{"query_id": q.id, "candidate_id": d.id, "benefit": 0.1 * j, "baseline": -1.0}
@@ -78,7 +78,7 @@ def test_cli_reports_one_line(tiny_data, tiny_registry, tmp_path, capsys):
 
 
 def test_teacher_rows_put_the_best_candidate_first(tiny_data):
-    from trainer.relevance.common import by_id, read_split
+    from shared.rows import by_id, read_split
     from trainer.relevance.distill import DistillConfig, build_rows
 
     rows = _good_rows(tiny_data, n_queries=2, n_cands=5)

@@ -14,7 +14,7 @@ from tests.trainer.relevance.conftest import label_config
 
 def test_pools_exclude_the_query_and_mix_sources(tiny_data):
     from trainer.relevance.candidates import build_pools
-    from trainer.relevance.common import read_split
+    from shared.rows import read_split
 
     q = read_split(tiny_data, "train")[0]
     bank = read_split(tiny_data, "bank")[:30]
@@ -32,7 +32,7 @@ def test_pools_exclude_the_query_and_mix_sources(tiny_data):
 
 def test_empty_pool_is_a_user_error(tiny_data):
     from trainer.relevance.candidates import build_pools
-    from trainer.relevance.common import read_split
+    from shared.rows import read_split
 
     q = read_split(tiny_data, "train")[0]
     with pytest.raises(UserError, match="empty"):
@@ -41,7 +41,7 @@ def test_empty_pool_is_a_user_error(tiny_data):
 
 def test_label_writes_complete_rows_and_resumes(tiny_policy, tiny_data, tiny_registry, tmp_path, monkeypatch, capsys):
     from trainer.relevance import labels as L
-    from trainer.relevance.label import run_label
+    from trainer.relevance.labeling import run_label
 
     out = tmp_path / "labels.jsonl"
     cfg = label_config(tiny_policy, tiny_data, tiny_registry / "v0-semantic", out)
@@ -101,17 +101,17 @@ def test_resume_with_other_settings_is_refused(tiny_policy, tiny_data, tiny_regi
 
     out = tmp_path / "labels.jsonl"
     cfg = label_config(tiny_policy, tiny_data, tiny_registry / "v0-semantic", out)
-    from trainer.relevance.label import _fingerprint
+    from trainer.relevance.labeling import _fingerprint
 
     ShardWriter(out, {**_fingerprint(cfg), "seed": 99})
-    from trainer.relevance.label import run_label
+    from trainer.relevance.labeling import run_label
 
     with pytest.raises(UserError, match="different settings.*seed"):
         run_label(cfg)
 
 
 def test_existing_output_is_not_overwritten(tiny_policy, tiny_data, tiny_registry, tmp_path):
-    from trainer.relevance.label import run_label
+    from trainer.relevance.labeling import run_label
 
     out = tmp_path / "labels.jsonl"
     out.write_text("keep me\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from trainer.relevance.labels import separation_verdict, summarize
+from trainer.relevance.labels import separation_verdict, summarize_labels
 
 
 def _rows(gap: float, n_queries: int = 40, seed: int = 0) -> list[dict]:
@@ -20,7 +20,7 @@ def _rows(gap: float, n_queries: int = 40, seed: int = 0) -> list[dict]:
 
 
 def test_separated_labels_pass():
-    stats = summarize(_rows(gap=0.3))
+    stats = summarize_labels(_rows(gap=0.3))
     ok, line = separation_verdict(stats)
     assert ok and "same-strategy" in line
     assert stats["benefit/same_strategy/mean"] > stats["benefit/other_strategy/mean"]
@@ -29,11 +29,11 @@ def test_separated_labels_pass():
 
 
 def test_unseparated_labels_are_flagged():
-    ok, _ = separation_verdict(summarize(_rows(gap=0.0)))
+    ok, _ = separation_verdict(summarize_labels(_rows(gap=0.0)))
     assert not ok
 
 
 def test_without_strategies_no_verdict():
     rows = [{**r, "same_strategy": None} for r in _rows(0.3)]
-    ok, line = separation_verdict(summarize(rows))
+    ok, line = separation_verdict(summarize_labels(rows))
     assert not ok and "cannot be checked" in line

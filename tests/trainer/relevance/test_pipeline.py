@@ -26,10 +26,10 @@ def _strategy_match(client, queries, version: str, k: int = 4) -> float:
 def test_label_distill_serve_retrieve(tiny_policy, tiny_data, tiny_registry, live_server, tmp_path, capsys):
     from shared.artifacts import sha256_file
     from trainer.client import RetrievalClient
-    from trainer.relevance.common import read_split
+    from shared.rows import read_split
     from trainer.relevance.distill import DistillConfig, run_distill
-    from trainer.relevance.evaluate import main as eval_main
-    from trainer.relevance.label import run_label
+    from trainer.relevance.retriever_eval import main as eval_main
+    from trainer.relevance.labeling import run_label
 
     registry = tmp_path / "registry"
     shutil.copytree(tiny_registry / "v0-semantic", registry / "v0-semantic")
@@ -41,7 +41,7 @@ def test_label_distill_serve_retrieve(tiny_policy, tiny_data, tiny_registry, liv
 
     manifest = run_distill(DistillConfig(labels=labels, data=tiny_data, parent=registry / "v0-semantic",
                                          out=registry / "v1-distilled", epochs=2, max_candidates=8, batch_size=16,
-                                         eval_corpus_size=240, progress=False, threads=2))
+                                         eval_corpus_size=240, progress=False, num_threads=2))
     assert manifest["parent_version"] == "v0-semantic"
     assert manifest["labels_checksum"] == sha256_file(labels)
     metrics = manifest["training_metrics"]
@@ -59,7 +59,7 @@ def test_label_distill_serve_retrieve(tiny_policy, tiny_data, tiny_registry, liv
     assert distilled > semantic
 
     out = tmp_path / "eval"
-    assert eval_main(["--version", str(registry / "v1-distilled"), "--compare", str(registry / "v0-semantic"),
+    assert eval_main(["--retriever", str(registry / "v1-distilled"), "--compare", str(registry / "v0-semantic"),
                       "--data", str(tiny_data), "--out", str(out)]) == 0
     table = json.loads((out / "results.json").read_text())["versions"]
     assert table["v1-distilled"]["strategy_match@4"] == pytest.approx(distilled, abs=1e-6)
@@ -72,7 +72,7 @@ def test_label_distill_serve_retrieve(tiny_policy, tiny_data, tiny_registry, liv
         assert per == pytest.approx(table[name]["strategy_match@4"], abs=1e-6)
     # diversity is measured in one space (the embedded MiniLM): v0 *is* MiniLM, so its own space gives the same
     # number; the distilled encoder's own space does not
-    from trainer.relevance.evaluate import evaluate_versions
+    from trainer.relevance.retriever_eval import evaluate_versions
 
     own = evaluate_versions([registry / "v1-distilled", registry / "v0-semantic"], tiny_data, diversity_encoder=None)
     assert own["v0-semantic"]["pairwise_distance@4"] == pytest.approx(table["v0-semantic"]["pairwise_distance@4"], abs=1e-4)

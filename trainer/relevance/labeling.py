@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from shared.config import CommandConfig, parse_command
+from shared.config import CommandConfig, parse_command, renamed
 from shared.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class LabelConfig(CommandConfig):
     out: Path = Field(description="label file to write (.jsonl or .parquet)")
     retriever: Path | None = Field(default=None, description="retriever version dir (REGISTRY/NAME) for the semantic top-N, searched in-process")
     retrieval_url: str | None = Field(default=None, description="ask a running service for the semantic top-N instead of --retriever")
-    retrieval_version: str | None = Field(default=None, description="with --retrieval-url: pin this version")
+    retriever_version: str | None = Field(default=None, json_schema_extra=renamed("retrieval_version"), description="with --retrieval-url: pin this version")
     split: str = Field(default="train", description="query split to label (train for distillation; test for eval-retriever's nDCG)")
     # 600: with opening-span labels more queries help (distilled strategy-match@4 0.799 vs 0.777 at 300). docs/relevance.md
     num_queries: int = Field(default=600, ge=0, description="queries of the split to label (seeded subset; 0 = all)")
@@ -48,7 +48,7 @@ class LabelConfig(CommandConfig):
     sampled_max_new_tokens: int = Field(default=256, ge=1, description="generation length of the sampled score")
     seed: int = Field(default=0, description="seed of the query subset and the random candidates")
     device: str = Field(default="cpu", description="torch device of the policy: cpu, cuda, cuda:N or auto (the GPU when there is one)")
-    threads: int | None = Field(default=None, ge=1, description="torch CPU threads (default: torch's choice)")
+    num_threads: int | None = Field(default=None, ge=1, json_schema_extra=renamed("threads"), description="torch CPU threads (default: torch's choice)")
     overwrite: bool = Field(default=False, description="replace an existing label file / discard an interrupted run")
     progress: bool = Field(default=True, description="show a progress bar")
 
@@ -65,7 +65,7 @@ class LabelConfig(CommandConfig):
 
 
 def _fingerprint(cfg: LabelConfig) -> dict:
-    keep = ("policy", "data", "split", "retriever", "retrieval_url", "retrieval_version", "num_queries", "num_semantic",
+    keep = ("policy", "data", "split", "retriever", "retrieval_url", "retriever_version", "num_queries", "num_semantic",
             "num_random", "reduction", "target_tokens", "max_length", "sampled_n", "sampled_temperature", "seed")
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in cfg.model_dump().items() if k in keep}
 
@@ -85,8 +85,8 @@ def run_label(cfg: LabelConfig) -> dict[str, float]:
     from trainer.relevance import candidates as C
     from trainer.relevance.benefit import BenefitScorer, reduce, sampled_success
     from trainer.policy.loading import load_policy
-    from trainer.relevance.common import by_id, read_split
-    from trainer.relevance.labels import ShardWriter, finalize, parts_dir, read_shards, separation_verdict, summarize
+    from shared.rows import by_id, read_split
+    from trainer.relevance.labels import ShardWriter, finalize, parts_dir, read_shards, separation_verdict, summarize_labels
 
     if cfg.out.exists() and not cfg.overwrite:
         raise UserError(f"{cfg.out} already exists; pass --overwrite to relabel")
@@ -94,8 +94,8 @@ def run_label(cfg: LabelConfig) -> dict[str, float]:
         import shutil
 
         shutil.rmtree(parts_dir(cfg.out), ignore_errors=True)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
     bank = read_split(cfg.data, "bank")
     by_id(bank, "bank")
     queries = _select_queries(read_split(cfg.data, cfg.split), cfg.num_queries, cfg.seed)
@@ -130,7 +130,7 @@ def run_label(cfg: LabelConfig) -> dict[str, float]:
 
     rows = read_shards(writer.dir)
     checksum = finalize(cfg.out, rows)
-    stats = summarize(rows)
+    stats = summarize_labels(rows)
     ok, line = separation_verdict(stats)
     print(f"wrote {len(rows)} labels for {int(stats['labels/queries'])} queries to {cfg.out} (sha256 {checksum[:16]})")
     for src in ("semantic", "random"):
@@ -156,7 +156,7 @@ def _semantic_source(cfg: LabelConfig, bank):
 
         client = RetrievalClient(cfg.retrieval_url)
         client.wait_ready(timeout=30.0)
-        return lambda chunk: C.semantic_hits_http(client, chunk, cfg.num_semantic, cfg.retrieval_version)
+        return lambda chunk: C.semantic_hits_http(client, chunk, cfg.num_semantic, cfg.retriever_version)
     from shared.versions import load_version
 
     version = load_version(cfg.retriever)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from shared.config import CommandConfig, parse_command
+from shared.config import CommandConfig, parse_command, renamed
 from shared.errors import UserError
 from shared.models import EMBEDDED_ENCODER
 
@@ -35,7 +35,7 @@ from shared.models import EMBEDDED_ENCODER
 class EvalRetrieverConfig(CommandConfig):
     """Evaluate retriever versions (strategy-match@k, nDCG@k vs gold benefit, diversity) side by side."""
 
-    version: Path = Field(description="retriever version dir to evaluate (REGISTRY/NAME)")
+    retriever: Path = Field(json_schema_extra=renamed("version"), description="retriever version dir to evaluate (REGISTRY/NAME)")
     data: Path = Field(description="benchmark/problem directory holding the query split")
     out: Path = Field(description="output dir for results.json and results.csv")
     compare: list[Path] = Field(default_factory=list, description="more version dirs to put beside it (e.g. the semantic v0)")
@@ -112,7 +112,7 @@ def evaluate_versions(versions: Sequence[Path], data: Path, split: str = "test",
     """Metrics per version name, for the CLI and the experiment pipeline (no files written); `diversity_encoder`
     None measures each version's diversity in its own space."""
     from trainer.policy.loading import load_policy
-    from trainer.relevance.common import by_id, read_split
+    from shared.rows import by_id, read_split
     from trainer.relevance.labels import group_by_query, read_labels
     from shared.versions import load_version
 
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if cfg.out.exists() and not cfg.overwrite:
         raise UserError(f"{cfg.out} already exists; pass --overwrite or choose another directory")
-    results = evaluate_versions([cfg.version, *cfg.compare], cfg.data, cfg.split, cfg.k, cfg.labels, cfg.policy,
+    results = evaluate_versions([cfg.retriever, *cfg.compare], cfg.data, cfg.split, cfg.k, cfg.labels, cfg.policy,
                                 cfg.num_queries, cfg.seed, cfg.batch_size, cfg.diversity_encoder)
     with atomic_dir(cfg.out, overwrite=cfg.overwrite) as tmp:
         (tmp / "results.json").write_text(json.dumps({"split": cfg.split, "k": cfg.k, "versions": results}, indent=2) + "\n")
