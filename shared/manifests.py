@@ -13,7 +13,7 @@ def utc_now() -> str:
 
 
 class _Manifest(BaseModel):
-    model_config = ConfigDict(extra="allow", protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())  # every field declared: nothing read back by getattr
 
 
 class RetrieverManifest(_Manifest):

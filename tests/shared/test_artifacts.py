@@ -34,3 +34,15 @@ def test_problem_normalisation():
     assert normalize_problem("  Ann  HAS\n3 apples ") == "ann has 3 apples"
     assert problem_hash("Ann has 3") == problem_hash("ann   has 3")
     assert problem_hash("Ann has 3") != problem_hash("Ann has 4")
+
+
+def test_manifests_declare_every_field():
+    """A manifest is a contract: an undeclared key is refused, not carried along and read back by getattr."""
+    import pydantic
+
+    from shared.manifests import ConvertedModelManifest, DataManifest, PolicyManifest, RetrieverManifest
+
+    for model in (RetrieverManifest, DataManifest, ConvertedModelManifest, PolicyManifest):
+        assert model.model_config["extra"] == "forbid", model.__name__
+    with pytest.raises(pydantic.ValidationError, match="extra"):
+        RetrieverManifest(name="v0", encoder_path="encoder", dim=4, num_demonstrations=1, bank_checksum="x", surprise=1)
