@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from trainer.experiment.service import free_port  # noqa: E402  (after the path setup)
+
 
 def emit(result: dict, json_path: Path | None) -> None:
     """Print a benchmark's figures as JSON, and also write them to `json_path` when given."""
@@ -66,11 +68,6 @@ def ensure_version(registry: Path, name: str, n: int, seed: int) -> Path:
     print(f"built {name}: {n} demonstrations in {time.perf_counter() - t0:.1f}s", flush=True)
     return out
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -36,8 +36,6 @@ class MicroBatcher:
         self.observe = observe
         self.window_s = window_s
         self.max_queries = max_queries
-        self.batches = 0
-        self.merged_requests = 0
         self._queue: asyncio.Queue[_Job] | None = None
         self._task: asyncio.Task | None = None
 
@@ -88,8 +86,6 @@ class MicroBatcher:
             groups: dict[int, list[_Job]] = {}
             for job in jobs:
                 groups.setdefault(id(job.version), []).append(job)
-            self.batches += len(groups)
-            self.merged_requests += len(jobs)
             await asyncio.gather(*(self._run_group(loop, group) for group in groups.values()))
 
     async def _run_group(self, loop: asyncio.AbstractEventLoop, group: list[_Job]) -> None:

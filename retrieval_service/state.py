@@ -95,9 +95,6 @@ class ServiceState:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------ versions
-    def loaded_names(self) -> list[str]:
-        return list(self.order)
-
     def split(self) -> dict[str, float]:
         return self.ab.effective(self.order)
 

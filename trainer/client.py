@@ -8,7 +8,6 @@ shape is an error (`RetrievalProtocolError`), never a silent empty retrieval.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -16,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import httpx
+import tenacity
 from pydantic import BaseModel, ValidationError
 
 from shared.contract import Feedback, RetrieveRequest, RetrieveResponse, VersionsResponse
@@ -40,6 +40,16 @@ class RetrievalProtocolError(RetrievalError):
 _RETRYABLE = (httpx.TransportError,)  # connect/read/write errors and timeouts
 
 
+class _ServerError(Exception):
+    """A 5xx answer: retried like a transport error."""
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return "no error"
+    return str(exc) if isinstance(exc, _ServerError) else (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+
+
 class RetrievalClient:
     """Pooled httpx client with per-call timeouts and bounded retries (exponential backoff + full jitter).
 
@@ -47,7 +57,8 @@ class RetrievalClient:
         base_url: e.g. ``http://127.0.0.1:8000``.
         timeout_s: timeout of each HTTP attempt (connect, read, write and pool).
         retries: extra attempts after the first on connect errors, timeouts and 5xx answers.
-        backoff_s: base of the backoff; attempt ``n`` sleeps ``uniform(0, backoff_s * 2**n)``, capped at 5 s.
+        backoff_s: base of the backoff; attempt ``n`` sleeps ``uniform(0, backoff_s * 2**n)``, capped at 5 s
+            (tenacity's ``wait_random_exponential``).
     """
 
     def __init__(self, base_url: str, *, timeout_s: float = 10.0, retries: int = 3, backoff_s: float = 0.2,
@@ -72,27 +83,32 @@ class RetrievalClient:
 
     # ------------------------------------------------------------------------------------------- plumbing
 
-    def _sleep_before_retry(self, attempt: int) -> None:
-        time.sleep(random.uniform(0, min(5.0, self.backoff_s * 2**attempt)))
-
     def _request(self, method: str, path: str, json: Any = None) -> httpx.Response:
-        last: str = ""
-        for attempt in range(self.retries + 1):
-            try:
-                response = self._http.request(method, path, json=json)
-            except _RETRYABLE as exc:
-                last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            else:
-                if response.status_code < 500:
-                    return response
-                last = f"HTTP {response.status_code}: {response.text[:200]}"
-            if attempt < self.retries:
-                logger.warning("retrieval %s %s failed (%s); retry %d/%d", method, path, last, attempt + 1, self.retries)
-                self._sleep_before_retry(attempt)
-        raise RetrievalUnavailable(
-            f"retrieval service at {self.base_url} unavailable: {method} {path} failed after "
-            f"{self.retries + 1} attempt(s) (timeout {self.timeout_s}s); last error: {last}"
+        """One call with tenacity's retries: transport errors and 5xx answers, full-jitter exponential backoff."""
+
+        def attempt() -> httpx.Response:
+            response = self._http.request(method, path, json=json)
+            if response.status_code >= 500:
+                raise _ServerError(f"HTTP {response.status_code}: {response.text[:200]}")
+            return response
+
+        def log_retry(state: tenacity.RetryCallState) -> None:
+            logger.warning("retrieval %s %s failed (%s); retry %d/%d", method, path, _describe(state.outcome.exception()),
+                           state.attempt_number, self.retries)
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.retries + 1),
+            wait=tenacity.wait_random_exponential(multiplier=self.backoff_s, max=5.0),
+            retry=tenacity.retry_if_exception_type((*_RETRYABLE, _ServerError)),
+            before_sleep=log_retry, reraise=True,
         )
+        try:
+            return retrying(attempt)
+        except (*_RETRYABLE, _ServerError) as exc:
+            raise RetrievalUnavailable(
+                f"retrieval service at {self.base_url} unavailable: {method} {path} failed after "
+                f"{self.retries + 1} attempt(s) (timeout {self.timeout_s}s); last error: {_describe(exc)}"
+            ) from None
 
     def _parse(self, response: httpx.Response, model: type[M]) -> M:
         path = response.request.url.path

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import time
 import uuid
 
 import pytest
+
+from trainer.experiment.service import free_port
 
 from tests.docker.engine import (
     APP_UID,
@@ -66,11 +67,6 @@ def images(engine):
     return measured
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def stack(engine, images, tmp_path, tiny_data, tiny_policy):
@@ -80,7 +76,7 @@ def stack(engine, images, tmp_path, tiny_data, tiny_policy):
     client, cmd, _ = engine
     name = f"rarfttest{uuid.uuid4().hex[:8]}"
     token = secrets.token_urlsafe(24)
-    port = _free_port()
+    port = free_port()
     env_file = tmp_path / ".env"
     env_file.write_text(f"RARFT_ADMIN_TOKEN={token}\nRARFT_PORT={port}\nBASE_IMAGE={engine[2]}\n")
     registry = tmp_path / "registry"
@@ -197,7 +193,7 @@ def test_default_up_runs_the_study_end_to_end(engine, images, tmp_path):
 
     client, cmd, base = engine
     name = f"rarftstudy{uuid.uuid4().hex[:8]}"
-    token, port = secrets.token_urlsafe(24), _free_port()
+    token, port = secrets.token_urlsafe(24), free_port()
     env_file = tmp_path / ".env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in {"RARFT_ADMIN_TOKEN": token, "RARFT_PORT": port,
                                                           "BASE_IMAGE": base, **TINY_STUDY}.items()))

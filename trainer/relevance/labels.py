@@ -132,11 +132,6 @@ def _mean(xs: list[float]) -> float:
     return sum(xs) / len(xs) if xs else float("nan")
 
 
-def _var(xs: list[float]) -> float:
-    m = _mean(xs)
-    return sum((x - m) ** 2 for x in xs) / (len(xs) - 1) if len(xs) > 1 else 0.0
-
-
 def summarize_labels(rows: list[dict[str, Any]]) -> dict[str, float]:
     """Separation of same- vs other-strategy candidates: means, Welch t, within-query pairwise accuracy."""
     same = [r["benefit"] for r in rows if r.get("same_strategy") is True]
@@ -154,9 +149,11 @@ def summarize_labels(rows: list[dict[str, Any]]) -> dict[str, float]:
     for src in sorted({r.get("source") for r in rows if r.get("source")}):
         stats[f"benefit/{src}/mean"] = _mean([r["benefit"] for r in rows if r.get("source") == src])
     if same and other:
-        se = math.sqrt(_var(same) / len(same) + _var(other) / len(other)) or float("nan")
+        from scipy.stats import ttest_ind
+
         stats["benefit/same_minus_other"] = _mean(same) - _mean(other)
-        stats["benefit/welch_t"] = stats["benefit/same_minus_other"] / se
+        welch = ttest_ind(same, other, equal_var=False) if len(same) > 1 and len(other) > 1 else None
+        stats["benefit/welch_t"] = float(welch.statistic) if welch is not None else float("nan")
         # Within one query (same target, same baseline): how often does a same-strategy candidate beat another?
         wins = total = 0.0
         top1 = []
