@@ -54,16 +54,6 @@ def test_not_a_version_is_a_user_error(tmp_path):
     assert issubclass(VersionError, UserError)  # the CLI prints it as one line, without a traceback
 
 
-def test_trainer_imports_nothing_from_the_service():
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2] / "trainer"
-    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
-                 if any(line.lstrip().startswith(("from retrieval_service", "import retrieval_service"))
-                        for line in p.read_text().splitlines())]
-    assert offenders == []
-
-
 def test_build_then_load_round_trip(tmp_path, minilm):
     path = build_small_version(tmp_path, "v9", encoder=minilm)
     version = load_version(path)
