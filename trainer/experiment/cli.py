@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -50,8 +49,6 @@ def main(argv: list[str]) -> int:
     print(f"rarft experiment: preset {preset.name}, seeds {preset.seeds}, run dir {cfg.out}", flush=True)
     results = Pipeline(preset, cfg.out, log=lambda s: print(s, flush=True)).run()
     print(f"rarft experiment: finished in {(time.monotonic() - t0) / 60:.1f} min; report {cfg.out / 'report.md'}")
-    for c in results.get("comparisons", []):
-        print(f"  [{c['kind']}] {c['verdict']}; per seed: "
-              + ", ".join(f"{100 * d:+.1f}" for d in c["per_seed"]))
-    json.dumps(results, default=str)  # fail loudly here, not in a later reader, if anything is unserialisable
+    for c in results.comparisons:
+        print(f"  [{c.kind}] {c.verdict}; per seed: " + ", ".join(f"{100 * d:+.1f}" for d in c.per_seed))
     return 0

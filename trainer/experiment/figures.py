@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+
+from trainer.experiment.schema import Results
 
 ARM_COLORS = {"base": "#888888", "grpo": "#1f77b4", "semantic": "#ff7f0e", "ra-rft": "#2ca02c"}
 
@@ -17,10 +18,10 @@ def _plt():
     return plt
 
 
-def reward_curves(results: dict[str, Any], path: Path) -> Path:
+def reward_curves(results: Results, path: Path) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4))
-    for arm, seeds in results.get("train", {}).items():
+    for arm, seeds in results.train.items():
         for i, (seed, run) in enumerate(sorted(seeds.items())):
             curve = run.get("reward_curve") or []
             if curve:
@@ -37,19 +38,19 @@ def reward_curves(results: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def accuracy_bars(results: dict[str, Any], path: Path) -> Path:
+def accuracy_bars(results: Results, path: Path) -> Path:
     plt = _plt()
-    metric = results.get("primary_metric")
-    rows = [r for r in results.get("table", []) if metric in r["metrics"]]
+    metric = results.primary_metric
+    rows = [r for r in results.table if metric in r.metrics]
     fig, ax = plt.subplots(figsize=(max(6.4, 0.8 * len(rows) + 2), 4))
     for i, r in enumerate(rows):
-        m = r["metrics"][metric]
-        ax.bar(i, m["mean"], yerr=m["std"] if m["n"] > 1 else None, capsize=4, color=ARM_COLORS.get(r["arm"]),
-               alpha=1.0 if r["retrieval"] != "none" else 0.55)
-        ax.scatter([i] * len(m["values"]), m["values"], color="black", s=10, zorder=3)
+        m = r.metrics[metric]
+        ax.bar(i, m.mean, yerr=m.std if m.n > 1 else None, capsize=4, color=ARM_COLORS.get(r.arm),
+               alpha=1.0 if r.retrieval != "none" else 0.55)
+        ax.scatter([i] * len(m.values), m.values, color="black", s=10, zorder=3)
     ax.set_xticks(range(len(rows)))
-    ax.set_xticklabels([f"{r['arm']}\n{r['retrieval']}" for r in rows], fontsize=8)
-    ax.set_ylabel(f"{metric} on the test split")
+    ax.set_xticklabels([f"{r.arm}\n{r.retrieval}" for r in rows], fontsize=8)
+    ax.set_ylabel(f"{metric} on the {results.eval_split} split")
     ax.set_title(f"{metric} per arm and retrieval condition (bars: mean ± std; dots: seeds)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -57,20 +58,18 @@ def accuracy_bars(results: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def retriever_bars(results: dict[str, Any], path: Path) -> Path:
+def retriever_bars(results: Results, path: Path) -> Path:
     """One panel per metric (their scales differ): semantic v0 beside distilled v1."""
     plt = _plt()
-    from trainer.experiment.results import retriever_rows
-
-    rows = retriever_rows(results) or [{"label": "no retriever analysis", "values": {}}]
-    versions = list(results.get("retrievers", {}))
+    rows = [(r.label, r.values) for r in results.retriever_rows] or [("no retriever analysis", {})]
+    versions = list(results.retrievers)
     fig, axes = plt.subplots(1, len(rows), figsize=(2.6 * len(rows) + 0.6, 3.6), squeeze=False)
-    for ax, row in zip(axes[0], rows):
-        values = [row["values"].get(v, float("nan")) for v in versions]
+    for ax, (label, by_version) in zip(axes[0], rows):
+        values = [by_version.get(v, float("nan")) for v in versions]
         ax.bar(range(len(versions)), values, color=["#ff7f0e", "#2ca02c", "#9467bd"][: len(versions)])
         ax.set_xticks(range(len(versions)))
         ax.set_xticklabels(versions)
-        ax.set_title(row["label"], fontsize=8, wrap=True)
+        ax.set_title(label, fontsize=8, wrap=True)
         for i, v in enumerate(values):
             ax.annotate(f"{v:.3f}", (i, v), ha="center", va="bottom", fontsize=7)
     fig.suptitle("Retrievers on held-out queries: semantic (v0) vs distilled (v1)", fontsize=10)
@@ -80,19 +79,19 @@ def retriever_bars(results: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def forest_plot(results: dict[str, Any], path: Path) -> Path:
+def forest_plot(results: Results, path: Path) -> Path:
     """The paired differences with their CIs, one row per comparison, zero marked: the verdict at a glance."""
     plt = _plt()
-    comps = results.get("comparisons", [])
+    comps = results.comparisons
     fig, ax = plt.subplots(figsize=(8.4, 0.6 * max(len(comps), 1) + 1.4))
     colors = {"primary": "#2ca02c", "secondary": "#1f77b4", "descriptive": "#888888"}
     for y, c in enumerate(reversed(comps)):
-        ax.errorbar(100 * c["estimate"], y, xerr=[[100 * (c["estimate"] - c["ci_low"])], [100 * (c["ci_high"] - c["estimate"])]],
-                    fmt="o", color=colors.get(c["kind"], "black"), capsize=4)
+        ax.errorbar(100 * c.estimate, y, xerr=[[100 * (c.estimate - c.ci_low)], [100 * (c.ci_high - c.estimate)]],
+                    fmt="o", color=colors.get(c.kind, "black"), capsize=4)
     ax.axvline(0, color="black", linestyle="--", linewidth=1)
     ax.set_yticks(range(len(comps)))
-    ax.set_yticklabels([f"{c['arm_title']} − {c['baseline_title']}" for c in reversed(comps)], fontsize=8)
-    ax.set_xlabel(f"difference in {results.get('primary_metric') or 'avg@k'} (points), 95% CI")
+    ax.set_yticklabels([f"{c.arm_title} − {c.baseline_title}" for c in reversed(comps)], fontsize=8)
+    ax.set_xlabel(f"difference in {results.primary_metric or 'avg@k'} (points), 95% CI")
     ax.set_title("Paired differences; bootstrap over seeds, templates, problems", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -100,7 +99,7 @@ def forest_plot(results: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def write_figures(results: dict[str, Any], directory: Path) -> list[str]:
+def write_figures(results: Results, directory: Path) -> list[str]:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     made = [reward_curves(results, directory / "reward_curves.png"),

@@ -21,6 +21,7 @@ from shared.artifacts import checksum_tree, sha256_file
 from shared.errors import UserError
 from trainer.data.benchmark import GENERATOR
 from trainer.experiment.presets import Preset, to_flags
+from trainer.experiment.schema import Results
 from trainer.experiment.service import ServiceProcess
 from trainer.experiment.stages import StageRunner, run_rarft
 
@@ -128,7 +129,7 @@ class Pipeline:
         self.logs = self.out / "logs"
         self.runner = StageRunner(self.out, planned_stages(preset), log)
         self.service: ServiceProcess | None = None
-        self.results: dict[str, Any] = {}
+        self.results: Results | None = None
 
     # ------------------------------------------------------------------------------------------- helpers
     def rarft(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
@@ -145,7 +146,7 @@ class Pipeline:
         return self.runner.run(name, fn, inputs=inputs, verify=_tree_unchanged("checksum", path))
 
     # -------------------------------------------------------------------------------------------- stages
-    def run(self) -> dict[str, Any]:
+    def run(self) -> Results:
         """All stages. SIGTERM becomes KeyboardInterrupt for the whole run, so every child (the running stage's
         command and the service, each in its own process group) is stopped by the same cleanup as Ctrl-C."""
         import signal
@@ -158,12 +159,12 @@ class Pipeline:
         finally:
             signal.signal(signal.SIGTERM, previous)
 
-    def _run(self) -> dict[str, Any]:
+    def _run(self) -> Results:
         p = self.preset
         t0 = time.time()
         self.out.mkdir(parents=True, exist_ok=True)
         data_out = self._artifact_stage("data", self.data, ["data", "--out", str(self.data), *to_flags(p.data_args)],
-                                        inputs={**p.data_args, "generator": GENERATOR}, overwrite_flag="--overwrite")
+                                        inputs={**p.data_args, "generator": GENERATOR})
         policy_out = self._artifact_stage(
             "policy", self.policy, ["init-policy", "--data", str(self.data), "--out", str(self.policy), *to_flags(p.policy_args)],
             inputs={"args": p.policy_args, "data": data_out["checksum"]})
@@ -194,12 +195,14 @@ class Pipeline:
         analysis = self._analyse(upstream) if p.retriever_analysis else {}
         self.results = self._collect(data_out, policy_out, deployed, train, evals, analysis, t0)
 
+        results = self.results
+
         def write_report() -> dict[str, Any]:
             from trainer.experiment.report import write_report_dir
-            return write_report_dir(self.out, self.results)
+            return write_report_dir(self.out, results)
 
         self.runner.run("report", write_report, resumable=False)
-        return self.results
+        return results
 
     def _start_service(self) -> dict[str, Any]:
         self.service = ServiceProcess(self.registry, self.logs / "service.log").start()
@@ -345,7 +348,7 @@ class Pipeline:
                                                        "label_args": label_args, **upstream},
                                verify=lambda o: (Path(o["out"]) / "results.json").is_file())
 
-    def _collect(self, data_out, policy_out, deployed, train, evals, analysis, t0) -> dict[str, Any]:
+    def _collect(self, data_out, policy_out, deployed, train, evals, analysis, t0) -> Results:
         from trainer.experiment.results import build_results
 
         return build_results(

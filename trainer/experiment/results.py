@@ -1,4 +1,5 @@
-"""results.json: everything the report shows, assembled from the stages' outputs (nothing typed in by hand)."""
+"""results.json: everything the report shows, assembled from the stages' outputs (nothing typed in by hand) into a
+typed `Results` (trainer.experiment.schema)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from trainer.evaluation.metrics import mean_and_spread
 from trainer.experiment.presets import Preset
+from trainer.experiment.schema import Results, RetrieverRow
 
 N_RESAMPLES = 10_000  # bootstrap resamples per comparison (the study design asks for at least 10,000)
 
@@ -67,43 +69,35 @@ def template_clusters(test_file: Path) -> dict[str, str]:
     return {r.id: f"{r.strategy}/{r.metadata.get('template', r.id)}" for r in read_rows(test_file)}
 
 
-def retriever_table(analysis: dict[str, Any]) -> dict[str, dict[str, float]]:
+def retriever_metrics(analysis: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Per version (v0 first), the numeric metrics of `rarft eval-retriever`'s results.json."""
     versions = analysis.get("versions", {})
     return {v: flatten(versions[v]) for v in sorted(versions)}
 
 
-# Retriever-analysis metrics shown in the report, matched by substring of the flattened key, in this order.
-RETRIEVER_METRICS = [("strategy_match@", "strategy-match@{k}"),
-                     ("strategy_match@/unseen", "strategy-match@{k} on unseen wordings (no bank row phrased alike)"),
-                     ("ndcg@", "nDCG@{k}"),
-                     ("benefit@", "benefit of the top-{k} (policy, vs no demo)"),
-                     ("distinct_strategies@", "distinct strategies in the top-{k}"),
-                     ("pairwise_distance@", "mean pairwise distance of the top-{k}, all embedded by one reference encoder")]
+# Retriever-analysis metrics shown in the report, in this order: (eval-retriever key with the analysis k, label).
+RETRIEVER_METRICS = [("strategy_match@{k}", "strategy-match@{k}"),
+                     ("strategy_match@{k}/unseen", "strategy-match@{k} on unseen wordings (no bank row phrased alike)"),
+                     ("ndcg@{k}", "nDCG@{k}"),
+                     ("benefit@{k}", "benefit of the top-{k} (policy, vs no demo)"),
+                     ("distinct_strategies@{k}", "distinct strategies in the top-{k}"),
+                     ("pairwise_distance@{k}", "mean pairwise distance of the top-{k}, all embedded by one reference encoder")]
 
 
-def retriever_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows of the retriever table: the standard metrics found in the analysis output, for each version."""
-    retrievers = results.get("retrievers", {})
+def retriever_rows(retrievers: dict[str, dict[str, float]], k: int) -> list[RetrieverRow]:
+    """Rows of the retriever table: each standard metric `rarft eval-retriever` measured at k, for each version."""
     rows = []
-    for needle, label in RETRIEVER_METRICS:
-        values = {}
-        found = None
-        prefix, _, suffix = needle.partition("/")  # "strategy_match@/unseen": a per-wording key ending in /unseen
-        for version, flat in retrievers.items():
-            key = next((k for k in sorted(flat, key=len) if k.lower().replace("-", "_").startswith(prefix)
-                        and (k.endswith("/" + suffix) if suffix else "/" not in k.split("@")[-1])), None)
-            if key is not None:
-                values[version] = flat[key]
-                found = key
+    for key, label in RETRIEVER_METRICS:
+        key = key.format(k=k)
+        values = {version: metrics[key] for version, metrics in retrievers.items() if key in metrics}
         if values:
-            rows.append({"label": label.format(k=found.split("@")[-1].split("/")[0]), "key": found, "values": values})
+            rows.append(RetrieverRow(label=label.format(k=k), key=key, values=values))
     return rows
 
 
 def build_results(*, preset: Preset, out: Path, data_dir: Path, policy_dir: Path, registry: Path, deployed: dict[str, Any],
                   train: dict[int, dict[str, Any]], evals: dict[str, Any], analysis: dict[str, Any],
-                  timings: dict[str, Any], started_at: float) -> dict[str, Any]:
+                  timings: dict[str, Any], started_at: float) -> Results:
     from trainer.experiment.comparisons import planned_comparisons, run_comparisons
 
     table = build_table(evals)
@@ -119,7 +113,8 @@ def build_results(*, preset: Preset, out: Path, data_dir: Path, policy_dir: Path
                                                   "training_metrics")}
     import torch
 
-    return {
+    retrievers = retriever_metrics(analysis)
+    return Results.model_validate({
         "preset": preset.name,
         "config": preset.model_dump(),
         "run_dir": str(out),
@@ -144,7 +139,8 @@ def build_results(*, preset: Preset, out: Path, data_dir: Path, policy_dir: Path
                       "templates, then problems", "n_resamples": N_RESAMPLES, "confidence": 0.95,
                       "p_value": "one-sided, H1: difference > 0", "correction": "Holm over the secondary comparisons"},
         "comparisons": comparisons,
-        "retrievers": retriever_table(analysis),
+        "retrievers": retrievers,
+        "retriever_rows": retriever_rows(retrievers, int(analysis.get("k", 4))),
         "retriever_analysis": {k: v for k, v in analysis.items() if k != "versions"},
         "stages": timings,
-    }
+    })

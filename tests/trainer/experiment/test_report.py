@@ -10,6 +10,7 @@ from trainer.experiment.comparisons import planned_comparisons, run_comparisons
 from trainer.experiment.presets import get_preset, to_flags
 from trainer.experiment.report import render_report, verdict, write_report_dir
 from trainer.experiment.results import build_table, retriever_rows
+from trainer.experiment.schema import Results
 
 PROBLEMS = [f"test-{i:05d}" for i in range(90)]
 CLUSTERS = {p: f"s{i % 15}/t{i % 45}" for i, p in enumerate(PROBLEMS)}  # 45 template clusters of 2
@@ -36,7 +37,9 @@ def make_results(seeds=(0, 1, 2), ra_rft=(0.50, 0.55, 0.60), grpo=(0.30, 0.32, 0
     arms = ["grpo", "ra-rft"]
     table = build_table(evals)
     preset = get_preset("tiny", {"seeds": list(seeds)})
-    return {
+    retrievers = {"v0": {"strategy_match@4": 0.1, "strategy_match@4/unseen": 0.05, "distinct_strategies@4": 3.2},
+                  "v1": {"strategy_match@4": 0.85, "strategy_match@4/unseen": 0.6, "distinct_strategies@4": 1.4}}
+    return Results.model_validate({
         "preset": "test", "config": preset.model_dump(), "run_dir": "/tmp/x",
         "started_at": "2026-01-01T00:00:00Z", "finished_at": "2026-01-01T00:10:00Z", "wall_time_s": 600.0,
         "evals": evals, "table": table, "primary_metric": "avg@4",
@@ -44,12 +47,11 @@ def make_results(seeds=(0, 1, 2), ra_rft=(0.50, 0.55, 0.60), grpo=(0.30, 0.32, 0
                    for c in planned_comparisons(arms)],
         "statistic": {"kind": "paired bootstrap", "n_resamples": n_resamples, "confidence": 0.95},
         "comparisons": run_comparisons(evals, arms, CLUSTERS, n_resamples=n_resamples),
-        "retrievers": {"v0": {"strategy_match@4": 0.1, "strategy_match@4/unseen": 0.05, "distinct_strategies@4": 3.2},
-                       "v1": {"strategy_match@4": 0.85, "strategy_match@4/unseen": 0.6, "distinct_strategies@4": 1.4}},
+        "retrievers": retrievers, "retriever_rows": retriever_rows(retrievers, 4),
         "train": {"grpo": {str(s): {"reward_curve": [{"step": 1, "reward": 0.2}, {"step": 2, "reward": 0.3}],
                                     "final_reward": 0.3, "mean_reward": 0.25, "global_step": 2} for s in seeds}},
         "stages": {"data": {"elapsed_s": 3.0, "skipped": False}, "policy": {"elapsed_s": 40.0, "skipped": True}},
-    }
+    })
 
 
 def test_design_is_fixed_by_the_arms():
@@ -63,20 +65,20 @@ def test_design_is_fixed_by_the_arms():
 
 def test_clear_gain_is_reported_from_the_ci_with_every_seed():
     results = make_results()
-    comps = {c["name"]: c for c in results["comparisons"]}
-    primary = comps["primary"]
-    arm_means = [results["evals"]["ra-rft"][s]["v1"]["metrics"]["avg@4"] for s in ("0", "1", "2")]
-    base_means = [results["evals"]["grpo"][s]["none"]["metrics"]["avg@4"] for s in ("0", "1", "2")]
-    assert primary["per_seed"] == pytest.approx([a - b for a, b in zip(arm_means, base_means)])
-    assert primary["estimate"] == pytest.approx(sum(arm_means) / 3 - sum(base_means) / 3)
-    assert 0 < primary["ci_low"] < primary["estimate"] < primary["ci_high"]
-    assert "p_holm" in comps["rl_stage"] and "p_holm" in comps["reasoning_aware"] and "p_holm" not in primary
-    assert comps["rl_moved_grpo"]["kind"] == "descriptive"
+    primary = results.comparison("primary")
+    arm_means = [results.evals["ra-rft"][s]["v1"]["metrics"]["avg@4"] for s in ("0", "1", "2")]
+    base_means = [results.evals["grpo"][s]["none"]["metrics"]["avg@4"] for s in ("0", "1", "2")]
+    assert primary.per_seed == pytest.approx([a - b for a, b in zip(arm_means, base_means)])
+    assert primary.estimate == pytest.approx(sum(arm_means) / 3 - sum(base_means) / 3)
+    assert 0 < primary.ci_low < primary.estimate < primary.ci_high
+    assert results.comparison("rl_stage").p_holm is not None and results.comparison("reasoning_aware").p_holm is not None
+    assert primary.p_holm is None
+    assert results.comparison("rl_moved_grpo").kind == "descriptive"
     text = render_report(results)
-    assert f"RA-RFT (distilled v1) beats GRPO (no retrieval) by {100 * primary['estimate']:.1f} points" in text
-    assert f"{100 * primary['ci_low']:.1f} to {100 * primary['ci_high']:.1f}" in text
+    assert f"RA-RFT (distilled v1) beats GRPO (no retrieval) by {100 * primary.estimate:.1f} points" in text
+    assert f"{100 * primary.ci_low:.1f} to {100 * primary.ci_high:.1f}" in text
     line = next(ln for ln in text.splitlines() if ln.startswith("| primary |"))
-    for value in primary["per_seed"]:
+    for value in primary.per_seed:
         assert f"{100 * value:+.1f}" in line
     assert "fixed before the numbers" in text.split("## Verdict")[0]
     assert "| strategy-match@4 | 0.100 | 0.850 |" in text
@@ -85,8 +87,8 @@ def test_clear_gain_is_reported_from_the_ci_with_every_seed():
 
 def test_null_and_negative_results_are_stated_as_such():
     null = make_results(ra_rft=(0.31, 0.30, 0.32), grpo=(0.31, 0.30, 0.32))
-    primary = next(c for c in null["comparisons"] if c["name"] == "primary")
-    assert primary["ci_low"] < 0 < primary["ci_high"]
+    primary = null.comparison("primary")
+    assert primary.ci_low < 0 < primary.ci_high
     assert any("no evidence of a difference" in line for line in verdict(null))
     worse = make_results(ra_rft=(0.10, 0.12, 0.11), grpo=(0.40, 0.42, 0.41))
     assert any("worse than" in line for line in verdict(worse))
@@ -98,8 +100,10 @@ def test_gain_only_at_inference_is_named():
     # RA-RFT beats GRPO without demonstrations, but GRPO given v1 at test does as well: the gain is retrieval's
     results = make_results(ra_rft=(0.50, 0.52, 0.51), grpo=(0.30, 0.31, 0.30))
     for s in ("0", "1", "2"):
-        results["evals"]["grpo"][s]["v1"] = results["evals"]["ra-rft"][s]["v1"]
-    results["comparisons"] = run_comparisons(results["evals"], ["grpo", "ra-rft"], CLUSTERS, n_resamples=2000)
+        results.evals["grpo"][s]["v1"] = results.evals["ra-rft"][s]["v1"]
+    results.comparisons = Results.model_validate(
+        {**results.model_dump(), "comparisons": run_comparisons(results.evals, ["grpo", "ra-rft"], CLUSTERS, n_resamples=2000)}
+    ).comparisons
     assert any("The gain is retrieval at inference, not RFT" in line for line in verdict(results))
 
 
@@ -115,7 +119,8 @@ def test_write_report_dir_agrees_with_results_json(tmp_path):
         assert f"{100 * row['metrics']['avg@4']['mean']:.1f}" in report
     for c in on_disk["comparisons"]:
         assert f"{100 * c['ci_low']:+.1f} to {100 * c['ci_high']:+.1f}" in report
-    assert [r["label"] for r in retriever_rows(on_disk)] == [
+    assert Results.model_validate(on_disk) == results  # results.json reads back as the same typed results
+    assert [r.label for r in retriever_rows(on_disk["retrievers"], 4)] == [
         "strategy-match@4", "strategy-match@4 on unseen wordings (no bank row phrased alike)", "distinct strategies in the top-4"]
     assert re.search(r"!\[forest.png\]\(figures/forest.png\)", report)
 
