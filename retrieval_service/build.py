@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Literal
 
-from pydantic import Field
-
-from shared.config import CommandConfig, parse_command
+from shared.config import parse_command
 from shared.contract import check_version_name
 from shared.errors import UserError
-from shared.models import EMBEDDED_ENCODER
-
-
-class BuildRetrieverConfig(CommandConfig):
-    """Embed a demonstration bank and write a retriever version into a registry."""
-
-    bank: Path = Field(description="bank.jsonl: one Demonstration JSON per line")
-    out: Path = Field(description="version directory to create, e.g. registry/v0-semantic (its name is the version name)")
-    encoder: str = Field(default=EMBEDDED_ENCODER, description="sentence-transformers folder or hub name; default: the embedded MiniLM")
-    index_type: Literal["flat", "hnsw", "ivf"] = Field(default="flat", description="FAISS index: flat (exact), hnsw or ivf for large banks")
-    batch_size: int = Field(default=64, ge=1, le=4096, description="encoder batch size")
-    parent_version: str | None = Field(default=None, description="version this one was derived from (lineage)")
-    overwrite: bool = Field(default=False, description="replace an existing version directory")
+from shared.versions.build import BuildRetrieverConfig
 
 
 def parse_args(argv: list[str] | None):

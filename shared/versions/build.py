@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from shared.artifacts import atomic_dir, checksum_tree, sha256_file, write_manifest
+from shared.config import CommandConfig
 from shared.contract import Demonstration, check_version_name
 from shared.errors import UserError
 from shared.manifests import RetrieverManifest
@@ -97,3 +99,15 @@ def build_version(
         write_manifest(tmp, manifest)
     logger.info("wrote version %s (%d demonstrations) to %s", name, len(rows), out_dir)
     return manifest
+
+
+class BuildRetrieverConfig(CommandConfig):
+    """Embed a demonstration bank and write a retriever version into a registry."""
+
+    bank: Path = Field(description="bank.jsonl: one Demonstration JSON per line")
+    out: Path = Field(description="version directory to create, e.g. registry/v0-semantic (its name is the version name)")
+    encoder: str = Field(default=EMBEDDED_ENCODER, description="sentence-transformers folder or hub name; default: the embedded MiniLM")
+    index_type: Literal["flat", "hnsw", "ivf"] = Field(default="flat", description="FAISS index: flat (exact), hnsw or ivf for large banks")
+    batch_size: int = Field(default=64, ge=1, le=4096, description="encoder batch size")
+    parent_version: str | None = Field(default=None, description="version this one was derived from (lineage)")
+    overwrite: bool = Field(default=False, description="replace an existing version directory")

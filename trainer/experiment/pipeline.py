@@ -20,7 +20,7 @@ from typing import Any
 from shared.artifacts import checksum_tree, sha256_file
 from shared.errors import UserError
 from trainer.data.benchmark import GENERATOR
-from trainer.experiment.presets import Preset, to_flags
+from trainer.experiment.presets import Preset, check_command_args, to_flags
 from trainer.experiment.schema import Results
 from trainer.experiment.service import ServiceProcess
 from trainer.experiment.stages import StageRunner, run_rarft
@@ -161,6 +161,7 @@ class Pipeline:
 
     def _run(self) -> Results:
         p = self.preset
+        check_command_args(p)
         t0 = time.time()
         self.out.mkdir(parents=True, exist_ok=True)
         data_out = self._artifact_stage("data", self.data, ["data", "--out", str(self.data), *to_flags(p.data_args)],
@@ -242,8 +243,10 @@ class Pipeline:
             args += ["--retrieval-url", self.service.url, *to_flags({TRAIN_PIN_FLAG: version, "retrieval_k": p.retrieval_k,
                                                                     "demo_budget_tokens": p.demo_budget_tokens}),
                      *to_flags(p.retrieval_args)]
-        inputs = {"args": args[7:], "pin": version, "upstream": upstream}
-        inputs["args"] = [a for a in inputs["args"] if not a.startswith("http://")]  # the port changes between runs
+        # What decides the result, not where it runs: the service URL's port changes between runs.
+        inputs = {"seed": seed, "train_args": train_args, "upstream": upstream,
+                  "retrieval": {"pin": version, "retrieval_k": p.retrieval_k, "demo_budget_tokens": p.demo_budget_tokens,
+                                **p.retrieval_args} if version is not None else None}
 
         def fn() -> dict[str, Any]:
             if run_dir.exists():  # left by an interrupted or outdated run: its checkpoints must not mix with this one's

@@ -7,7 +7,8 @@ import re
 import pytest
 
 from trainer.experiment.comparisons import planned_comparisons, run_comparisons
-from trainer.experiment.presets import get_preset, to_flags
+from trainer.experiment.presets import PRESETS, check_command_args, get_preset, to_flags
+from shared.errors import UserError
 from trainer.experiment.report import render_report, verdict, write_report_dir
 from trainer.experiment.results import build_table, retriever_rows
 from trainer.experiment.schema import Results
@@ -135,3 +136,19 @@ def test_presets_and_flags():
         get_preset("quick", {"nope": 1})
     with pytest.raises(Exception, match="primary"):
         get_preset("quick", {"arms": ["grpo", "semantic"]})
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_flag_is_an_option_of_its_command(name):
+    check_command_args(PRESETS[name])
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"eval_args": {"budgett_tokens": 5}}, "eval_args: budgett_tokens: `rarft eval` has no option --budgett-tokens"),
+    ({"eval_args": {"k": "eight"}}, "eval_args: k='eight'"),
+    ({"train_args": {"max_stepz": 3}}, "`rarft train` has no option --max-stepz"),
+    ({"build_args": {"index_type": "annoy"}}, "build_args: index_type='annoy'"),
+])
+def test_a_preset_typo_is_caught_before_any_stage(override, message):
+    with pytest.raises(UserError, match=re.escape(message)):
+        check_command_args(get_preset("tiny", override))
