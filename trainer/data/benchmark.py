@@ -31,15 +31,9 @@ from typing import Any
 from shared.contract import Demonstration
 from shared.text import problem_hash
 from trainer.data.arith import render_steps
-from trainer.data.strategies import (
-    K_WORD,
-    STRATEGIES,
-    STRATEGY_BY_NAME,
-    TWIN_PAIRS,
-    Params,
-    TwinPair,
-    twin_params,
-)
+from trainer.data.samplers import K_WORD, Params
+from trainer.data.strategies import STRATEGIES, STRATEGY_BY_NAME
+from trainer.data.twins import TWIN_PAIRS, TwinPair, twin_params
 from trainer.data.themes import THEME_BY_NAME, THEMES, Theme
 
 GENERATOR = "rarft-analogy-v4"  # v4: rl/dev splits, unseen-only dev and test, held-out solutions; other versions are rebuilt

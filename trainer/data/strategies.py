@@ -16,12 +16,13 @@ Template blocks, indexed together as templates + unseen + rl_only (`Strategy.tem
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-Params = dict[str, int]
+from trainer.data import samplers as S
+from trainer.data.samplers import Params
+
 WORDINGS: tuple[str, ...] = ("familiar", "novel", "unseen", "rl")  # what Strategy.wording returns, in this order
 
 
@@ -53,127 +54,13 @@ class Strategy:
         return "novel" if template >= len(self.templates) // 2 else "familiar"
 
 
-def _ri(rng: random.Random, lo: int, hi: int) -> int:
-    return rng.randint(lo, hi)
-
-
-K_WORD = {2: "doubled", 3: "tripled"}
-
-
-# ------------------------------------------------------------------------------------------- samplers
-
-
-def _s_product_difference(rng: random.Random) -> Params:
-    a, b = _ri(rng, 2, 9), _ri(rng, 2, 9)
-    return {"a": a, "b": b, "c": _ri(rng, 2, min(9, a * b - 1))}
-
-
-def _s_share_equally(rng: random.Random) -> Params:
-    while True:
-        n, a, b, c = _ri(rng, 2, 6), _ri(rng, 2, 15), _ri(rng, 2, 15), _ri(rng, 2, 15)
-        if (a + b + c) % n == 0:
-            return {"a": a, "b": b, "c": c, "n": n}
-
-
-def _s_products(rng: random.Random) -> Params:
-    while True:
-        a, b, c, d = (_ri(rng, 2, 9) for _ in range(4))
-        if a * b > c * d and a * b + c * d < 100:
-            return {"a": a, "b": b, "c": c, "d": d}
-
-
-def _s_remainder(rng: random.Random) -> Params:
-    while True:
-        b = _ri(rng, 3, 9)
-        total = _ri(rng, max(10, b + 1), 10 * b - 1)  # at most 9 full groups: every step stays below 100
-        if total % b:
-            return {"A": total, "b": b}
-
-
-def _s_backwards(rng: random.Random) -> Params:
-    k, h, c = rng.choice((2, 3)), _ri(rng, 2, 15), _ri(rng, 2, 9)
-    return {"k": k, "c": c, "E": h * k, "X": h + c}  # X = start (forward), E = end (backward)
-
-
-def _s_backwards_twin(rng: random.Random) -> Params:
-    """Same k and c, but the start of one twin is never the end of the other: no answer leaks via the pair."""
-    p = _s_backwards(rng)
-    while True:
-        q = _s_backwards(rng)
-        if q["X"] - p["c"] >= 1 and (q["X"] - p["c"]) * p["k"] < 100 and q["X"] != p["E"] // p["k"] + p["c"] and (q["X"] - p["c"]) * p["k"] != p["E"]:
-            return {**p, "X": q["X"]}
-
-
-def _s_percent(rng: random.Random) -> Params:
-    """A percent that is one part in m (10% = 1/10, 20% = 1/5, 25% = 1/4, 50% = 1/2) of a whole below 100."""
-    pct = rng.choice((10, 20, 25, 50))
-    return {"pct": pct, "B": 100 // pct * _ri(rng, 2, min(19, 99 // (100 // pct)))}
-
-
-def _s_ratio(rng: random.Random) -> Params:
-    a, b = rng.sample(range(2, 10), 2)
-    return {"a": a, "b": b, "C": a * _ri(rng, 2, 9)}
-
-
-def _s_series(rng: random.Random) -> Params:
-    while True:
-        a, d, n = _ri(rng, 2, 9), _ri(rng, 2, 5), _ri(rng, 3, 6)
-        last = a + (n - 1) * d
-        if (a + last) % 2 == 0 and (a + last) // 2 * n < 100:  # the middle term is whole; total below 100
-            return {"a": a, "d": d, "n": n}
-
-
-
-
-def _s_units(rng: random.Random) -> Params:
-    """Factor 12 (dozens), 7 (weeks/days) or 24 (days/hours), with big * factor + extra below 100."""
-    f = rng.choice((12, 7, 24))
-    a = _ri(rng, 2, 99 // f - 1 if f > 7 else 9)
-    return {"f": f, "a": a, "b": _ri(rng, 1, min(f - 1, 99 - a * f))}
-
-
-def _s_lcm(rng: random.Random) -> Params:
-    while True:
-        a, b = rng.sample(range(2, 16), 2)
-        g = math.gcd(a, b)
-        if g > 1 and a * b // g < 100:  # g > 1 so "multiply them" is not the same as the LCM
-            return {"A": a, "B": b}
-
-
-def _s_gcd(rng: random.Random) -> Params:
-    while True:
-        g, p, q = _ri(rng, 2, 10), _ri(rng, 2, 9), _ri(rng, 2, 9)
-        if p != q and math.gcd(p, q) == 1 and g * p * q < 100:  # the LCM twin stays below 100 too
-            return {"A": g * p, "B": g * q}
-
-
-def _s_remainder_and_difference(rng: random.Random) -> Params:
-    """One container size b for both twins: A items into groups of b, or a groups of b minus c."""
-    p = _s_remainder(rng)
-    a = _ri(rng, 2, 9)
-    return {**p, "a": a, "c": _ri(rng, 2, min(9, a * p["b"] - 1))}
-
-
-def _s_age(rng: random.Random) -> Params:
-    a, b, young = _ri(rng, 2, 9), _ri(rng, 2, 9), _ri(rng, 3, 30)
-    return {"a": a, "b": b, "C": young + a + b}
-
-
-def _s_average(rng: random.Random) -> Params:
-    while True:
-        a, b, c, d = _ri(rng, 2, 15), _ri(rng, 2, 15), _ri(rng, 2, 15), _ri(rng, 4, 20)
-        x = 4 * d - (a + b + c)
-        if 2 <= x <= 30:
-            return {"a": a, "b": b, "c": c, "D": d}
-
-
 # ----------------------------------------------------------------------------------------- strategies
 
 STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "product_difference", "total in the groups, minus what was removed",
         "multiply groups by size, then subtract what was removed",
-        _s_product_difference,
+        S.product_difference,
         ("{a} * {b}", "[1] - {c}"),
         (
             "{P1} {verb} {a} {conts} with {b} {items} in each {place}, then gave away {c} of them. How many {items} does {P1} still have?",
@@ -193,7 +80,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "share_equally", "add everything, then share it out",
         "add the three amounts, then divide by the number of shares",
-        _s_share_equally,
+        S.share_equally,
         ("{a} + {b} + {c}", "([1]) / {n}"),
         (
             "{P1} {verb} {a} {items}, {P2} {verb} {b} and {P3} {verb} {c} {place}. They split all the {items} evenly into {n} {conts}. How many {items} go in each {cont}?",
@@ -213,7 +100,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "compare_products", "two totals, then their difference",
         "multiply each side's groups, then subtract the smaller total from the larger",
-        _s_products,
+        S.products,
         ("{a} * {b}", "{c} * {d}", "[1] - [2]"),
         (
             "{P1} {verb} {a} {conts} of {b} {items} and {P2} {verb} {c} {conts} of {d} {items} {place}. How many more {items} did {P1} have than {P2}?",
@@ -233,7 +120,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "combine_products", "two totals, then their sum",
         "multiply each part's rate by its count, then add the parts",
-        _s_products,
+        S.products,
         ("{a} * {b}", "{c} * {d}", "[1] + [2]"),
         (
             "{P1} {verb} {b} {items} each {period} for {a} {periods}, and {P2} {verb} {d} each {period} for {c} {periods}. How many {items} is that altogether?",
@@ -253,7 +140,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "leftover_remainder", "full groups first, then the remainder",
         "find how many full groups fit, multiply back, subtract to get the remainder",
-        _s_remainder,
+        S.remainder,
         ("\\lfloor {A} / {b} \\rfloor", "[1] * {b}", "{A} - [2]"),
         (
             "{P1} {verb} {A} {items} {place} and packs them into {conts} that hold {b} each. How many {items} are left over once every full {cont} is packed?",
@@ -273,7 +160,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "work_backwards", "undo the steps from the end",
         "undo the last operation first (divide), then undo the first (add back)",
-        _s_backwards,
+        S.backwards,
         ("{E} / {k}", "[1] + {c}"),
         (
             "{P1} gave away {c} {items}, then {kword} what was left and ended with {E} {items}. How many {items} did {P1} start with?",
@@ -293,7 +180,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "forward_steps", "do the steps in order",
         "apply the operations in the order they happen: subtract, then multiply",
-        _s_backwards,
+        S.backwards,
         ("{X} - {c}", "([1]) * {k}"),
         (
             "{P1} started with {X} {items}, gave away {c}, then {kword} what was left. How many {items} does {P1} have now?",
@@ -313,7 +200,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "percent_of", "find the part, then what is left",
         "the percent is one part in 100 / pct; divide the whole by that, then subtract the part from the whole",
-        _s_percent,
+        S.percent,
         ("100 / {pct}", "{B} / ([1])", "{B} - [2]"),
         (
             "{P1} {verb} {B} {items} {place}. {pct}% of them were given away by noon. How many {items} were not given away?",
@@ -333,7 +220,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "ratio_scale", "one unit first, then scale up",
         "divide by the ratio's first term to get one unit, multiply by its second term",
-        _s_ratio,
+        S.ratio,
         ("{C} / {a}", "[1] * {b}"),
         (
             "{Place}, for every {a} {items} there are {b} {items2}. If there are {C} {items}, how many {items2} are there?",
@@ -353,7 +240,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "arithmetic_series", "last term, middle term, then the total",
         "last term = first + (n - 1) * step, middle = (first + last) / 2, total = middle * n",
-        _s_series,
+        S.series,
         ("({n} - 1) * {d}", "{a} + [1]", "({a} + [2]) / 2", "[3] * {n}"),
         (
             "{P1} {verb} {a} {items} on the first {period} and {d} more on each {period} after that. How many {items} is that over {n} {periods}?",
@@ -373,7 +260,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "unit_conversion", "convert the big unit, then add the extra",
         "convert the big unit to the small one (multiply by the factor), then add the extra",
-        _s_units,
+        S.units,
         ("{a} * {f}", "[1] + {b}"),
         (  # templates i and i + 3 belong to factor 12, 7, 24 (i = 0, 1, 2): see benchmark._UNIT_TEMPLATE
             "{P1} {verb} {a} dozen {items} and {b} extra {items} {place}. How many {items} is that?",
@@ -397,7 +284,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "lcm_meet", "least common multiple",
         "least common multiple: gcd first, divide the first number by it, multiply by the second",
-        _s_lcm,
+        S.lcm,
         ("\\gcd({A}, {B})", "{A} / [1]", "[2] * {B}"),
         (
             "{P1} checks the {items} {place} every {A} days and {P2} checks the {conts} every {B} days. Both checked today. In how many days will they next check on the same day?",
@@ -417,7 +304,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "gcd_groups", "greatest common divisor, then one group",
         "greatest common divisor = number of groups; all the things divided by the number of groups",
-        _s_gcd,
+        S.gcd,
         ("\\gcd({A}, {B})", "{A} + {B}", "([2]) / [1]"),
         (
             "{P1} {verb} {A} {items} and {B} {items2} {place}, then packs them all into the greatest number of matching {conts} with none left over. How many things are in one {cont}?",
@@ -437,7 +324,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "age_difference", "back to now, then take off the gap",
         "go back from the future value to now (subtract what is added), then subtract the gap",
-        _s_age,
+        S.age,
         ("{C} - {b}", "[1] - {a}"),
         (
             "{Role} {P1} has {verb} {items} {place} for {a} years longer than {P2}. In {b} years {P1} will reach {C} years of it. For how many years has {P2} {verb} {items}?",
@@ -457,7 +344,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "missing_for_average", "needed total minus the known three",
         "target total = average * 4, subtract the known three",
-        _s_average,
+        S.average,
         ("{D} * 4", "{a} + {b} + {c}", "[1] - ([2])"),
         (
             "{P1} {verb} {a}, {b} and {c} {items} on three {periods}. How many {items} are needed on the fourth {period} for an average of {D} per {period}?",
@@ -478,53 +365,3 @@ STRATEGIES: tuple[Strategy, ...] = (
 
 STRATEGY_NAMES: tuple[str, ...] = tuple(s.name for s in STRATEGIES)
 STRATEGY_BY_NAME: dict[str, Strategy] = {s.name: s for s in STRATEGIES}
-
-
-@dataclass(frozen=True)
-class TwinPair:
-    """Two strategies sharing one scene and its numbers: the texts differ only in the question."""
-
-    first: str
-    second: str
-    sample: Callable[[random.Random], Params]  # params valid for both strategies
-    templates: tuple[str, str]
-
-
-TWIN_PAIRS: tuple[TwinPair, ...] = (
-    TwinPair(
-        "compare_products", "combine_products", _s_products,
-        ("{P1} {verb} {a} {conts} of {b} {items} and {P2} {verb} {c} {conts} of {d} {items} {place}. How many more {items} did {P1} have than {P2}?",
-         "{P1} {verb} {a} {conts} of {b} {items} and {P2} {verb} {c} {conts} of {d} {items} {place}. How many {items} did they have together?"),
-    ),
-    TwinPair(
-        "work_backwards", "forward_steps", lambda rng: _s_backwards_twin(rng),
-        ("{P1} gave away {c} {items} {place} and then {kword} what was left, ending with {E}. How many {items} were there at the start?",
-         "{P1} gave away {c} {items} {place} and then {kword} what was left, starting with {X}. How many {items} were there at the end?"),
-    ),
-    TwinPair(
-        "share_equally", "missing_for_average", lambda rng: {**_s_average(rng), "n": 0},
-        ("{P1}, {P2} and {P3} {verb} {a}, {b} and {c} {items} {place}. They share them equally in {n} {conts}. How many {items} go in each?",
-         "{P1}, {P2} and {P3} {verb} {a}, {b} and {c} {items} {place}. How many must a fourth friend add so the four average {D} each?"),
-    ),
-    TwinPair(
-        "gcd_groups", "lcm_meet", _s_gcd,
-        ("{P1} is sorting {A} {items} and {B} {items2} {place} into the largest number of equal piles. How many things are in each pile?",
-         "{P1} is sorting {items} into piles of {A} and {items2} into piles of {B} {place}, with equal totals. What is the smallest total?"),
-    ),
-    TwinPair(
-        "product_difference", "leftover_remainder", lambda rng: _s_remainder_and_difference(rng),
-        ("{P1} filled {a} {conts} with {b} {items} each {place} and then gave {c} away. How many {items} are left?",
-         "{P1} filled as many {conts} with {b} {items} each {place} as possible from {A} {items}. How many {items} are left?"),
-    ),
-)
-
-
-def twin_params(pair: TwinPair, rng: random.Random) -> Params:
-    """Joint params for a twin pair; share_equally needs a divisor of the three amounts chosen afterwards."""
-    p = pair.sample(rng)
-    if pair.first == "share_equally":
-        total = p["a"] + p["b"] + p["c"]
-        p["n"] = rng.choice([n for n in range(2, 7) if total % n == 0] or [1])
-        if p["n"] == 1:
-            return twin_params(pair, rng)
-    return p

@@ -9,7 +9,7 @@ the gap RA-RFT's retriever can exploit; on the embedded benchmark that gap is no
 The examples are prompt-completion pairs in the exact format of trainer.prompting (render_prompt +
 format_completion + EOS), trained with TRL's SFTTrainer with the loss on the completion and, by default, on the
 demonstrations' worked solutions in the prompt: each is a solved problem too, so one forward pass teaches up to
-four solutions instead of one (on CPU that doubled the warm start's accuracy at 1.3x the time).
+four solutions instead of one (docs/policy.md has what that bought on the embedded policy).
 """
 
 from __future__ import annotations

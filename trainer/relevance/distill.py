@@ -36,14 +36,13 @@ class DistillConfig(CommandConfig):
     variants: list[Literal["kl", "kl_contrastive"]] = Field(default=list(VARIANTS), description="loss variants to train and compare; the better one is kept")
     epochs: float = Field(default=2.0, gt=0, description="training epochs per variant")
     batch_size: int = Field(default=16, ge=2, description="queries per training batch (each carries its whole pool)")
-    # 3e-5 at default sizes (2 epochs; measured on 300 whole-solution labelled queries): strategy-match@4 0.750 vs
-    # 0.652 at 1e-4, and 0.671 vs 0.453 on unseen wordings: a smaller step keeps more of MiniLM's general sense of a
-    # sentence. Fewer steps need more: the quick preset's 120 queries do better at 1e-4 (0.715 vs 0.652). docs/relevance.md
+    # 3e-5 at default sizes: a smaller step keeps more of MiniLM's general sense of a sentence; fewer steps need a
+    # larger one (the quick preset's 120 queries use 1e-4). docs/relevance.md, the learning-rate table
     learning_rate: float = Field(default=3e-5, gt=0, description="AdamW learning rate")
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1, description="linear warm-up share of the steps")
     max_candidates: int = Field(default=8, ge=2, description="candidates per query used in training (best kept, rest sampled); bounds the cost per step")
     teacher_normalization: Literal["zscore", "none"] = Field(default="zscore", description="per-query z-score of benefits before the teacher softmax (scale-free) or raw benefits")
-    # 0.25 with 600 opening-span labelled queries: strategy-match@4 0.819 vs 0.799 at 0.5. docs/relevance.md
+    # 0.25: a sharper teacher for opening-span labels (docs/relevance.md, the sweep table)
     teacher_temperature: float = Field(default=0.25, gt=0, description="τ_t of softmax(teacher / τ_t)")
     student_temperature: float = Field(default=0.05, gt=0, description="τ_s of softmax(cos / τ_s); 0.05 = the usual scale 20 of cosine losses")
     contrastive_weight: float = Field(default=1.0, ge=0, description="weight of the InfoNCE term in the kl_contrastive variant")

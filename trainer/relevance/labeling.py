@@ -32,14 +32,14 @@ class LabelConfig(CommandConfig):
     retrieval_url: str | None = Field(default=None, description="ask a running service for the semantic top-N instead of --retriever")
     retriever_version: str | None = Field(default=None, json_schema_extra=renamed("retrieval_version"), description="with --retrieval-url: pin this version")
     split: str = Field(default="train", description="query split to label (train for distillation; test for eval-retriever's nDCG)")
-    # 600: with opening-span labels more queries help (distilled strategy-match@4 0.799 vs 0.777 at 300). docs/relevance.md
+    # 600: with opening-span labels more labelled queries distil a better retriever (docs/relevance.md, the sweep table)
     num_queries: int = Field(default=600, ge=0, description="queries of the split to label (seeded subset; 0 = all)")
     num_semantic: int = Field(default=4, ge=0, description="semantic top-N candidates per query")
     num_random: int = Field(default=12, ge=0, description="random bank candidates per query (cover what semantic search never shows)")
     batch_size: int = Field(default=64, ge=1, description="(query, candidate) pairs per forward pass")
     reduction: Literal["mean", "sum"] = Field(default="mean", description="benefit over target tokens: per-token mean (scale comparable across queries) or sum (= log-prob)")
-    # 8 on the embedded benchmark (about its plan line): within-query P(same-strategy > other) 0.80 vs 0.62 for the
-    # whole solution; distilled strategy-match@4 0.777 vs 0.750 on the same 300 queries. docs/relevance.md
+    # 8 on the embedded benchmark (about its plan line): the opening tokens, where the approach is chosen, separate
+    # same- from other-strategy candidates better than the whole solution (docs/relevance.md, the sweep table)
     target_tokens: int = Field(default=8, ge=0, description="score only the first N tokens of the solution, where the approach is chosen (0 = the whole solution)")
     max_length: int | None = Field(default=None, ge=16, description="cap on prompt+solution tokens (prompt cut from the left); default: the model's limit")
     chunk_queries: int = Field(default=16, ge=1, description="queries per resumable shard")

@@ -11,7 +11,8 @@ from trainer.data.arith import check_solution, eval_expression
 from trainer.data.benchmark import generate_benchmark
 from trainer.data.build import cramers_v
 from shared.rows import read_rows
-from trainer.data.strategies import STRATEGIES, STRATEGY_BY_NAME, TWIN_PAIRS
+from trainer.data.strategies import STRATEGIES, STRATEGY_BY_NAME
+from trainer.data.twins import TWIN_PAIRS
 from trainer.data.themes import THEMES
 from trainer.prompting import format_completion
 from trainer.verify import is_correct
