@@ -30,9 +30,11 @@ class MemoryBudgetExceeded(VersionError):
     status = 409
 
 
-def load_version(registry: Path, name: str, warmup_query: str) -> LoadedVersion:
+def load_version(registry: Path, name: str, warmup_query: str, device: str = "auto") -> LoadedVersion:
     """Check and load REGISTRY/NAME, then answer one warm-up query; raises VersionError saying what is wrong."""
-    version = _load_checked(version_dir(registry, name))
+    from shared.devices import resolve_device
+
+    version = _load_checked(version_dir(registry, name), device=resolve_device(device))
     try:
         scores, ids = version.search_batch([warmup_query], k=1)
     except Exception as exc:

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.devices import DEVICE_HELP
 from shared.limits import MAX_REQUEST_BYTES
 
 
@@ -44,3 +45,4 @@ class Settings(BaseSettings):
         default=10, ge=0, le=19, description="niceness of the thread that loads versions while others serve (Linux)"
     )
     log_level: str = Field(default="info", description="uvicorn log level")
+    device: str = Field(default="auto", description=DEVICE_HELP + " (every version's encoder)")

@@ -128,7 +128,7 @@ class ServiceState:
             self._loading.add(name)
             self._reserved[name] = cost
         try:
-            version = load_version(self.registry, name, self.settings.warmup_query)
+            version = load_version(self.registry, name, self.settings.warmup_query, self.settings.device)
         except VersionError as exc:
             self.rejected[name] = str(exc)
             self.metrics.loads.labels("rejected").inc()

@@ -17,6 +17,7 @@ from pydantic import Field
 from shared.artifacts import atomic_dir, checksum_tree, sha256_file, write_manifest
 from shared.config import CommandConfig
 from shared.contract import Demonstration, check_version_name
+from shared.devices import DEVICE_HELP
 from shared.errors import UserError
 from shared.manifests import RetrieverManifest
 from shared.models import EMBEDDED_ENCODER
@@ -47,6 +48,7 @@ def build_version(
     embeddings: np.ndarray | None = None,
     overwrite: bool = False,
     show_progress: bool = True,
+    device: str = "auto",
 ) -> RetrieverManifest:
     """Embed the bank's problems, index them, and write `out_dir` as one version.
 
@@ -71,7 +73,9 @@ def build_version(
     if isinstance(encoder, (str, Path)):
         from shared.models import load_encoder
 
-        encoder = load_encoder(str(encoder))
+        from shared.devices import resolve_device
+
+        encoder = load_encoder(str(encoder), device=resolve_device(device))
     dim = int(embedding_dim(encoder))
 
     if embeddings is None:
@@ -111,3 +115,4 @@ class BuildRetrieverConfig(CommandConfig):
     batch_size: int = Field(default=64, ge=1, le=4096, description="encoder batch size")
     parent_version: str | None = Field(default=None, description="version this one was derived from (lineage)")
     overwrite: bool = Field(default=False, description="replace an existing version directory")
+    device: str = Field(default="auto", description=DEVICE_HELP + " (the encoder that embeds the bank)")

@@ -19,7 +19,7 @@ def run(cfg: EvalConfig) -> dict:
 
     t0 = time.perf_counter()
     rows = read_eval_problems(cfg.data, cfg.format, cfg.limit)
-    policy, tokenizer = load_policy(cfg.model, device=cfg.device)
+    policy, tokenizer = load_policy(cfg.model, device=cfg.device, dtype=cfg.dtype)
     generate = make_generate_fn(policy, tokenizer, temperature=cfg.temperature, top_p=cfg.top_p,
                                 max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size, seed=cfg.seed)
     retrieve, retrieval_info = (None, None)

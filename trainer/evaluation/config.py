@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from shared.config import CommandConfig, renamed
+from shared.devices import DEVICE_HELP, DTYPE_HELP, Dtype
 
 
 class EvalConfig(CommandConfig):
@@ -31,7 +32,8 @@ class EvalConfig(CommandConfig):
     retrieval_k: int = Field(default=2, ge=1, le=64, description="demonstrations retrieved per problem")
     demo_budget_tokens: int | None = Field(default=768, ge=1, json_schema_extra=renamed("budget_tokens"), description="token budget of the demonstrations in the prompt, as in `rarft train --demo-budget-tokens` (None: all fit)")
     retrieval_timeout_s: float = Field(default=30.0, gt=0, json_schema_extra=renamed("retrieval_timeout"), description="seconds per retrieval request")
-    device: str = Field(default="cpu", description="torch device for generation")
+    device: str = Field(default="auto", description=DEVICE_HELP)
+    dtype: Dtype = Field(default="auto", description=DTYPE_HELP)
     save_samples: bool = Field(default=True, description="write every completion to samples.jsonl")
 
     @model_validator(mode="after")

@@ -18,6 +18,7 @@ from pydantic import Field
 
 from shared.artifacts import atomic_dir, atomic_write_text, read_manifest_or_none, sha256_file
 from shared.config import CommandConfig, parse_command
+from shared.devices import DEVICE_HELP, DTYPE_HELP, Dtype, resolve_dtype, training_precision
 from shared.contract import Demonstration
 from shared.errors import UserError
 from shared.manifests import PolicyManifest
@@ -44,9 +45,9 @@ class InitPolicyConfig(CommandConfig):
     vocab_size: int = Field(default=1024, ge=300, description="BPE vocabulary size of the embedded tokenizer")
     number_tokens: int = Field(default=200, ge=0, le=10000, description="add the numbers 0..N-1 as whole tokens to the embedded "
                                "tokenizer (0: one token per digit); the benchmark's steps copy numbers, which a tiny model "
-                               "does better one token at a time (greedy accuracy 0.295 -> 0.345)")
+                               "does better one token at a time (docs/policy.md)")
     hidden_size: int = Field(default=256, ge=16, description="embedded model width")
-    num_hidden_layers: int = Field(default=2, ge=1, description="embedded model blocks (2 wide beat 4 narrow at equal CPU time)")
+    num_hidden_layers: int = Field(default=2, ge=1, description="embedded model blocks (2 wide rather than 4 narrow: docs/policy.md)")
     num_attention_heads: int = Field(default=4, ge=1, description="embedded model query heads")
     num_key_value_heads: int = Field(default=2, ge=1, description="embedded model key/value heads")
     intermediate_size: int = Field(default=768, ge=16, description="embedded model SwiGLU width")
@@ -73,8 +74,8 @@ class InitPolicyConfig(CommandConfig):
     train_limit: int | None = Field(default=None, ge=1, description="use only the first N train rows (quick runs)")
     novel_wordings: Literal["exclude", "with-demos", "include"] = Field(
         default="with-demos", description="train rows the benchmark marks as novel wordings (metadata wording='novel'): "
-        "'with-demos' warm-starts on them only next to same-strategy demonstrations (twice the SFT rows of 'exclude': "
-        "greedy accuracy 0.175 -> 0.345), 'exclude' holds them out, 'include' treats them like the rest. "
+        "'with-demos' warm-starts on them only next to same-strategy demonstrations (twice the SFT rows of 'exclude'; "
+        "docs/policy.md), 'exclude' holds them out, 'include' treats them like the rest. "
         "Rows without the mark (real data) are always used")
     # evaluation
     eval_limit: int | None = Field(default=None, ge=1, description="evaluate on the first N dev rows (default: all)")
@@ -82,8 +83,10 @@ class InitPolicyConfig(CommandConfig):
     max_new_tokens: int = Field(default=160, ge=8, description="greedy completion length limit in evaluation")
     eval_batch_size: int = Field(default=64, ge=1, description="prompts per generation batch")
     skip_eval: bool = Field(default=False, description="skip the three accuracies (manifest records none)")
-    num_threads: int | None = Field(default=None, ge=1, description="torch CPU threads (default: torch's choice, as label, distill and train); "
-                                    "on an oversubscribed box 1 can be several times faster")
+    num_threads: int | None = Field(default=None, ge=1, description="torch CPU threads (default: torch's choice, as label, "
+                                    "distill and train); fewer on an oversubscribed box")
+    device: str = Field(default="auto", description=DEVICE_HELP)
+    dtype: Dtype = Field(default="auto", description=DTYPE_HELP + "; SFT keeps fp32 weights, bf16/fp16 is mixed precision")
     overwrite: bool = Field(default=False, description="rebuild even when a matching policy exists at --out")
     progress: bool = Field(default=True, description="show progress bars")
 
@@ -98,8 +101,13 @@ class InitPolicyConfig(CommandConfig):
         return bool(self.base_model) and self.lora_rank > 0
 
     def fingerprint(self) -> dict[str, Any]:
-        """The fields that decide the result (not where it goes or how it is displayed)."""
-        return self.model_dump(mode="json", exclude={"data", "out", "overwrite", "progress", "num_threads"})
+        """The fields that decide the result (not where it goes, runs or how it is displayed); mixed precision is
+        recorded when used, so an fp32 policy keeps the fingerprint it had before --dtype existed."""
+        out = self.model_dump(mode="json", exclude={"data", "out", "overwrite", "progress", "num_threads", "device", "dtype"})
+        precision = resolve_dtype(self.dtype, self.device)
+        if precision != "fp32":
+            out["precision"] = precision
+        return out
 
 
 def data_checksum(data_dir: Path) -> str:
@@ -117,7 +125,7 @@ def load_base(name: str):
     """A pretrained base model (embedded name, HF folder or hub id) for full or LoRA fine-tuning, in train mode."""
     from trainer.policy.loading import load_policy
 
-    model, tokenizer = load_policy(name, flag="--base-model")
+    model, tokenizer = load_policy(name, device="cpu", dtype="fp32", flag="--base-model")  # fp32 master weights; the trainer places them
     return model.train(), tokenizer
 
 
@@ -197,7 +205,7 @@ def _build_and_save(cfg: InitPolicyConfig, checksum: str, bank: list[Demonstrati
         model, metrics = sft(model, tokenizer, examples, Path(work), learning_rate=cfg.peak_learning_rate,
                              batch_size=cfg.batch_size, warmup_steps=cfg.warmup_steps, weight_decay=cfg.weight_decay,
                              max_length=cfg.max_length, seed=cfg.seed, max_steps=cfg.max_steps, progress=cfg.progress,
-                             demo_loss=cfg.demo_loss, lora=lora)
+                             demo_loss=cfg.demo_loss, lora=lora, precision=training_precision(cfg.dtype, cfg.device))
     timings["sft_s"] = time.perf_counter() - t1
 
     accuracy: dict[str, float] = {}

@@ -82,25 +82,20 @@ def load_tokenizer(path: str, name: str | None = None, flag: str = "--model") ->
     return tokenizer
 
 
-def resolve_device(device: str) -> str:
-    """`auto`: the GPU when there is one, else the CPU; anything else is passed to torch as given."""
-    if device != "auto":
-        return device
-    import torch
+def load_policy(name: str, *, device: str = "auto", dtype: str = "auto", flag: str = "--model") -> tuple[Any, Any]:
+    """(model in eval mode on `device` in `dtype`, tokenizer) for any policy name `resolve_policy` accepts.
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    `device` and `dtype` as the commands' --device/--dtype (shared.devices): `auto` is the GPU in bf16/fp16 when there
+    is one, the CPU in fp32 otherwise."""
+    from shared.devices import resolve_device, torch_dtype
 
-
-def load_policy(name: str, *, device: str = "cpu", dtype: str = "float32", flag: str = "--model") -> tuple[Any, Any]:
-    """(model in eval mode on `device`, tokenizer) for any policy name `resolve_policy` accepts."""
+    target = resolve_device(device)
     path, tokenizer = _checked(name, flag)
-    import torch
     from transformers import AutoModelForCausalLM
 
     try:
-        torch_dtype = getattr(torch, dtype) if dtype != "auto" else "auto"
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype(dtype, target))
     except (OSError, ValueError, AttributeError) as exc:
         raise UserError(f"{flag} {name}: cannot load its weights ({_first_line(exc)})") from None
-    model.to(resolve_device(device)).eval()
+    model.to(target).eval()
     return model, tokenizer

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from shared.config import CommandConfig, parse_command, renamed
+from shared.devices import DEVICE_HELP, DTYPE_HELP, Dtype, resolve_device, training_precision
 from shared.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class DistillConfig(CommandConfig):
     seed: int = Field(default=0, description="seed of the split, the candidate subsampling and training")
     num_threads: int | None = Field(default=None, ge=1, json_schema_extra=renamed("threads"), description="torch CPU threads (default: torch's choice)")
     overwrite: bool = Field(default=False, description="replace an existing version dir")
+    device: str = Field(default="auto", description=DEVICE_HELP)
+    dtype: Dtype = Field(default="auto", description=DTYPE_HELP + "; mixed precision on a GPU, the weights stay fp32")
     progress: bool = Field(default=True, description="show progress bars")
 
 
@@ -89,7 +92,7 @@ def _train_variant(variant: str, parent_encoder: Path, train_rows: list[dict], e
     from shared.models import load_encoder
     from trainer.relevance.losses import KLPlusContrastiveLoss, kl_loss
 
-    model = load_encoder(str(parent_encoder))
+    model = load_encoder(str(parent_encoder), device=resolve_device(cfg.device))
     if variant == "kl":
         loss = kl_loss(model, cfg.student_temperature, cfg.teacher_temperature)
     else:
@@ -99,7 +102,8 @@ def _train_variant(variant: str, parent_encoder: Path, train_rows: list[dict], e
         output_dir=str(workdir / variant), num_train_epochs=cfg.epochs, per_device_train_batch_size=cfg.batch_size,
         learning_rate=cfg.learning_rate, warmup_steps=cfg.warmup_ratio,  # < 1: a share of the steps (transformers v5)
         seed=cfg.seed, data_seed=cfg.seed,
-        eval_strategy="epoch", save_strategy="no", logging_strategy="epoch", report_to="none", use_cpu=True,
+        eval_strategy="epoch", save_strategy="no", logging_strategy="epoch", report_to="none",
+        **training_precision(cfg.dtype, cfg.device),
         disable_tqdm=not cfg.progress, dataloader_num_workers=0,
     )
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=Dataset.from_list(train_rows),
@@ -144,7 +148,7 @@ def run_distill(cfg: DistillConfig) -> dict[str, Any]:
     candidates = {**by_id(read_split(cfg.data, "bank"), "bank"), **by_id(parent_rows, f"bank of {cfg.parent}")}
     groups = group_by_query(read_labels(cfg.labels), set(train), set(candidates), source=str(cfg.labels))
     labels_checksum = sha256_file(cfg.labels)
-    parent = load_version(parent_dir)
+    parent = load_version(parent_dir, device=resolve_device(cfg.device))
 
     qids = sorted(groups)
     random.Random(cfg.seed).shuffle(qids)
@@ -183,7 +187,8 @@ def run_distill(cfg: DistillConfig) -> dict[str, Any]:
     }
     manifest = build_version(models[best], parent.bank, cfg.out, index_type=cfg.index_type,
                              parent_version=parent.name, labels_checksum=labels_checksum,
-                             training_metrics=training_metrics, overwrite=cfg.overwrite, show_progress=cfg.progress)
+                             training_metrics=training_metrics, overwrite=cfg.overwrite, show_progress=cfg.progress,
+                             device=cfg.device)
     print(f"kept {best}; wrote version {manifest.name} to {cfg.out} (parent {parent.name}, labels {labels_checksum[:16]})")
     return manifest.model_dump()
 

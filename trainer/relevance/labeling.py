@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from shared.config import CommandConfig, parse_command, renamed
+from shared.devices import DEVICE_HELP, DTYPE_HELP, Dtype
 from shared.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ class LabelConfig(CommandConfig):
     sampled_temperature: float = Field(default=1.0, gt=0, description="sampling temperature of the sampled score")
     sampled_max_new_tokens: int = Field(default=256, ge=1, description="generation length of the sampled score")
     seed: int = Field(default=0, description="seed of the query subset and the random candidates")
-    device: str = Field(default="cpu", description="torch device of the policy: cpu, cuda, cuda:N or auto (the GPU when there is one)")
+    device: str = Field(default="auto", description=DEVICE_HELP)
+    dtype: Dtype = Field(default="auto", description=DTYPE_HELP)
     num_threads: int | None = Field(default=None, ge=1, json_schema_extra=renamed("threads"), description="torch CPU threads (default: torch's choice)")
     overwrite: bool = Field(default=False, description="replace an existing label file / discard an interrupted run")
     progress: bool = Field(default=True, description="show a progress bar")
@@ -106,7 +108,7 @@ def run_label(cfg: LabelConfig) -> dict[str, float]:
         print(f"resuming: {len(done)} of {len(queries)} queries already labelled in {writer.dir}")
 
     if todo:
-        model, tokenizer = load_policy(cfg.policy, device=cfg.device, flag="--policy")
+        model, tokenizer = load_policy(cfg.policy, device=cfg.device, dtype=cfg.dtype, flag="--policy")
         scorer = BenefitScorer(model, tokenizer, cfg.batch_size, cfg.max_length, cfg.target_tokens or None)
         semantic_search = _semantic_source(cfg, bank)
         total_pairs = len(todo) * (1 + cfg.num_semantic + cfg.num_random)

@@ -28,6 +28,7 @@ import numpy as np
 from pydantic import Field
 
 from shared.config import CommandConfig, parse_command, renamed
+from shared.devices import DEVICE_HELP, DTYPE_HELP, Dtype, resolve_device
 from shared.errors import UserError
 from shared.models import EMBEDDED_ENCODER
 
@@ -49,6 +50,8 @@ class EvalRetrieverConfig(CommandConfig):
                                    "version's top-k for pairwise_distance@k (one space, so versions compare)")
     seed: int = Field(default=0, description="seed of the query subset")
     overwrite: bool = Field(default=False, description="replace an existing output dir")
+    device: str = Field(default="auto", description=DEVICE_HELP)
+    dtype: Dtype = Field(default="auto", description=DTYPE_HELP + " (the policy of benefit@k)")
 
 
 def evaluate_version(version: Any, queries: Sequence[Any], k: int = 4, groups: dict[str, list[dict]] | None = None,
@@ -108,7 +111,8 @@ def evaluate_version(version: Any, queries: Sequence[Any], k: int = 4, groups: d
 
 def evaluate_versions(versions: Sequence[Path], data: Path, split: str = "test", k: int = 4, labels: Path | None = None,
                       policy: str | None = None, num_queries: int = 0, seed: int = 0, batch_size: int = 32,
-                      diversity_encoder: str | None = EMBEDDED_ENCODER) -> dict[str, dict[str, float]]:
+                      diversity_encoder: str | None = EMBEDDED_ENCODER, device: str = "auto",
+                      dtype: str = "auto") -> dict[str, dict[str, float]]:
     """Metrics per version name, for the CLI and the experiment pipeline (no files written); `diversity_encoder`
     None measures each version's diversity in its own space."""
     from trainer.policy.loading import load_policy
@@ -130,15 +134,15 @@ def evaluate_versions(versions: Sequence[Path], data: Path, split: str = "test",
     if policy is not None:
         from trainer.relevance.benefit import BenefitScorer
 
-        scorer = BenefitScorer(*load_policy(policy, flag="--policy"), batch_size=batch_size)
+        scorer = BenefitScorer(*load_policy(policy, device=device, dtype=dtype, flag="--policy"), batch_size=batch_size)
     reference = None
     if diversity_encoder is not None:
         from shared.models import load_encoder
 
-        reference = load_encoder(diversity_encoder)
+        reference = load_encoder(diversity_encoder, device=resolve_device(device))
     results: dict[str, dict[str, float]] = {}
     for path in versions:
-        version = load_version(path)
+        version = load_version(path, device=resolve_device(device))
         if version.name in results:
             raise UserError(f"two versions are named {version.name!r}; compare distinct versions")
         results[version.name] = evaluate_version(version, queries, k, groups, candidates, scorer, reference)
@@ -177,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.out.exists() and not cfg.overwrite:
         raise UserError(f"{cfg.out} already exists; pass --overwrite or choose another directory")
     results = evaluate_versions([cfg.retriever, *cfg.compare], cfg.data, cfg.split, cfg.k, cfg.labels, cfg.policy,
-                                cfg.num_queries, cfg.seed, cfg.batch_size, cfg.diversity_encoder)
+                                cfg.num_queries, cfg.seed, cfg.batch_size, cfg.diversity_encoder, cfg.device, cfg.dtype)
     with atomic_dir(cfg.out, overwrite=cfg.overwrite) as tmp:
         (tmp / "results.json").write_text(json.dumps({"split": cfg.split, "k": cfg.k, "versions": results}, indent=2) + "\n")
         (tmp / "results.csv").write_text(to_csv(results))
