@@ -7,7 +7,7 @@ The policy's own chat template renders the turn, so a real Qwen3 and the tiny em
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from shared.contract import Demonstration
@@ -57,10 +57,30 @@ def fit_demonstrations(tokenizer: _Tokenizer, demos: Sequence[Demonstration], bu
 
 
 def render_prompt(tokenizer: _Tokenizer, problem: str, demos: Sequence[Demonstration] = (),
-                  budget_tokens: int | None = None) -> str:
-    """Chat-templated prompt text, ending where the assistant's completion starts."""
+                  budget_tokens: int | None = None, template_kwargs: Mapping[str, Any] | None = None) -> str:
+    """Chat-templated prompt text, ending where the assistant's completion starts.
+
+    `template_kwargs` go to the chat template (`--chat-template-kwargs`), e.g. `{"enable_thinking": false}` for Qwen3.
+    """
     if budget_tokens is not None:
         demos = fit_demonstrations(tokenizer, demos, budget_tokens)
     return tokenizer.apply_chat_template(
-        build_messages(problem, demos), tokenize=False, add_generation_prompt=True
+        build_messages(problem, demos), tokenize=False, add_generation_prompt=True, **dict(template_kwargs or {})
     )
+
+
+EMPTY_THINK = "<think>\n\n</think>\n\n"  # what Qwen3's template writes for a turn without thinking
+
+
+def answer_prefix(tokenizer: _Tokenizer, template_kwargs: Mapping[str, Any] | None = None) -> str:
+    """Text between the generation prompt and the answer, for scoring a gold solution where the template puts it.
+
+    A thinking template (one that mentions `<think>`) whose generation prompt does not already close an empty think
+    block (Qwen3 with thinking on) answers after the trace: the gold solution is scored as the answer part, after an
+    empty trace. Templates without thinking, and thinking turned off, need nothing.
+    """
+    template = getattr(tokenizer, "chat_template", None) or ""
+    if "<think>" not in str(template):
+        return ""
+    probe = render_prompt(tokenizer, "1 + 1?", (), None, template_kwargs)
+    return "" if probe.rstrip().endswith("</think>") else EMPTY_THINK

@@ -62,3 +62,50 @@ def test_is_correct(completion, gold, ok):
 
 def test_extract_boxed_nested():
     assert extract_boxed("x \\boxed{\\frac{1}{2}} y") == "\\frac{1}{2}"
+
+
+# A thinking template in Qwen3's shape: enable_thinking=false writes an empty think block into the generation prompt.
+THINKING_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{% endif %}{% endif %}"
+)
+
+
+@pytest.fixture()
+def thinking_tokenizer():
+    tok = AutoTokenizer.from_pretrained(resolve_encoder_path(EMBEDDED_ENCODER))
+    tok.chat_template = THINKING_TEMPLATE
+    return tok
+
+
+def test_chat_template_kwargs_reach_the_template(thinking_tokenizer):
+    assert render_prompt(thinking_tokenizer, "q?").endswith("<|im_start|>assistant\n")
+    off = render_prompt(thinking_tokenizer, "q?", template_kwargs={"enable_thinking": False})
+    assert off.endswith("<think>\n\n</think>\n\n")
+
+
+def test_gold_solutions_are_scored_where_the_template_puts_the_answer(thinking_tokenizer, tokenizer):
+    from trainer.prompting import EMPTY_THINK, answer_prefix
+
+    assert answer_prefix(tokenizer) == ""  # no thinking in the template: the answer starts the turn
+    assert answer_prefix(thinking_tokenizer, {"enable_thinking": False}) == ""  # the template closed the block already
+    assert answer_prefix(thinking_tokenizer) == EMPTY_THINK  # thinking on: the solution is the answer after a trace
+
+
+@pytest.mark.parametrize("completion, correct", [
+    ("<think>maybe \\boxed{4}, let me check", False),  # cut off inside the trace: no answer yet
+    ("<think>\\boxed{3}? no.</think>\nAnswer: \\boxed{4}", True),  # the answer after the trace counts
+    ("<think>\\boxed{4}</think>\nAnswer: \\boxed{3}", False),  # not the trace's guess
+    ("reasoning...</think>\nAnswer: \\boxed{4}", True),  # the prompt opened the trace
+    ("Answer: \\boxed{4}", True),
+])
+def test_the_verifier_reads_the_answer_after_the_trace(completion, correct):
+    assert is_correct(completion, "4") is correct
+
+
+def test_format_reward_ignores_an_unfinished_trace():
+    from trainer.grpo.rewards import format_reward
+
+    assert format_reward(["<think>Answer: \\boxed{4}"]) == [0.0]
+    assert format_reward(["<think>x</think>\nAnswer: \\boxed{4}"]) == [1.0]

@@ -27,7 +27,7 @@ def run(cfg: EvalConfig) -> dict:
         retrieve, retrieval_info = service_retriever(cfg.retrieval_url, cfg.retrieval_k, cfg.retriever_version, cfg.retrieval_timeout_s)
 
     def render(problem, demos):
-        return render_prompt(tokenizer, problem, demos, cfg.demo_budget_tokens)
+        return render_prompt(tokenizer, problem, demos, cfg.demo_budget_tokens, cfg.chat_template_kwargs)
 
     result = evaluate(rows, generate, render, cfg.k, cfg.pass_k, retrieve)
     meta = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -34,6 +34,8 @@ class EvalConfig(CommandConfig):
     retrieval_timeout_s: float = Field(default=30.0, gt=0, json_schema_extra=renamed("retrieval_timeout"), description="seconds per retrieval request")
     device: str = Field(default="auto", description=DEVICE_HELP)
     dtype: Dtype = Field(default="auto", description=DTYPE_HELP)
+    chat_template_kwargs: dict[str, Any] | None = Field(default=None, description="JSON keyword arguments of the "
+                                                       "policy's chat template, e.g. '{\"enable_thinking\": false}' for Qwen3")
     save_samples: bool = Field(default=True, description="write every completion to samples.jsonl")
 
     @model_validator(mode="after")

@@ -85,7 +85,7 @@ def main(argv: list[str]) -> int:
     from trainer.policy.loading import load_tokenizer
 
     tokenizer = load_tokenizer(config.model)
-    dataset = train_dataset(config.train_file, tokenizer)
+    dataset = train_dataset(config.train_file, tokenizer, config.chat_template_kwargs)
     resume = config.resume_from_checkpoint
     if resume in ("True", "true", "last"):
         resume = get_last_checkpoint(config.output_dir)

@@ -29,16 +29,18 @@ def read_train_rows(path: str | Path) -> list[Demonstration]:
     return rows
 
 
-def problems_dataset(rows: list[Demonstration], tokenizer: Any) -> Any:
+def problems_dataset(rows: list[Demonstration], tokenizer: Any, template_kwargs: dict[str, Any] | None = None) -> Any:
     from datasets import Dataset
 
     records: dict[str, list[Any]] = {c: [] for c in (*COLUMNS, "prompt")}
     for r in rows:
         for c in COLUMNS:
             records[c].append(getattr(r, c) or ("" if c in ("strategy", "theme") else getattr(r, c)))
-        records["prompt"].append(render_prompt(tokenizer, r.problem))
+        records["prompt"].append(render_prompt(tokenizer, r.problem, template_kwargs=template_kwargs))
     return Dataset.from_dict(records)
 
 
-def train_dataset(path: str | Path, tokenizer: Any) -> Any:
-    return problems_dataset(read_train_rows(path), tokenizer)
+def train_dataset(path: str | Path, tokenizer: Any, template_kwargs: dict[str, Any] | None = None) -> Any:
+    """The RL rows as TRL's prompt dataset: each prompt pre-rendered by the policy's chat template (with
+    `--chat_template_kwargs`), and re-rendered with demonstrations at rollout time (trainer.grpo.retrieval)."""
+    return problems_dataset(read_train_rows(path), tokenizer, template_kwargs)

@@ -52,9 +52,10 @@ def batch_key(rows: list[dict[str, Any]]) -> tuple[str, ...]:
 class RolloutRetriever:
     def __init__(self, client: RetrievalClient | None, tokenizer: Any, *, k: int, budget_tokens: int,
                  version: str | None = None, routing_key: str | None = None, degrade_policy: str = "fail",
-                 prefetch: bool = True) -> None:
+                 prefetch: bool = True, template_kwargs: dict[str, Any] | None = None) -> None:
         self.client = client
         self.tokenizer = tokenizer
+        self.template_kwargs = dict(template_kwargs or {})
         self.k = k
         self.budget_tokens = budget_tokens
         self.version = version
@@ -119,7 +120,7 @@ class RolloutRetriever:
 
     def _render(self, problem: str, demos: list[Demonstration]) -> tuple[str, list[Demonstration]]:
         kept = fit_demonstrations(self.tokenizer, demos, self.budget_tokens) if demos else []
-        return render_prompt(self.tokenizer, problem, kept), kept
+        return render_prompt(self.tokenizer, problem, kept, template_kwargs=self.template_kwargs), kept
 
     def augment(self, rows: list[dict[str, Any]]) -> BatchRetrieval:
         """Prompts for a generation batch (rows repeated num_generations times), in row order."""
@@ -152,7 +153,7 @@ class RolloutRetriever:
         )
 
     def augment_without(self, rows: list[dict[str, Any]]) -> BatchRetrieval:
-        prompts = [render_prompt(self.tokenizer, str(r["problem"])) for r in rows]
+        prompts = [render_prompt(self.tokenizer, str(r["problem"]), template_kwargs=self.template_kwargs) for r in rows]
         return BatchRetrieval(prompts, [NO_RETRIEVAL_ARM] * len(rows), [0] * len(rows))
 
     def close(self) -> None:

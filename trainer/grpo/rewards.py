@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from trainer.verify import extract_boxed, is_correct
+from trainer.verify import answer_part, extract_boxed, is_correct
 
 _ANSWER_LINE = re.compile(r"Answer:\s*\\boxed\{[^{}]*\}\s*$")
 
@@ -30,7 +30,7 @@ def format_reward(completions: list[Any], **_: Any) -> list[float]:
     """1.0 when the completion ends with the prompt's `Answer: \\boxed{N}` line, 0.5 for a boxed answer elsewhere."""
     scores = []
     for c in completions:
-        text = _text(c).strip()
+        text = (answer_part(_text(c)) or "").strip()  # an unfinished <think> trace has no answer to format
         scores.append(1.0 if _ANSWER_LINE.search(text) else 0.5 if extract_boxed(text) is not None else 0.0)
     return scores
 

@@ -75,7 +75,7 @@ class RARFTTrainer(GRPOTrainer):
         self.retrieval = RolloutRetriever(
             client, self.processing_class, k=args.retrieval_k, budget_tokens=args.demo_budget_tokens,
             version=args.retriever_version, routing_key=args.routing_key, degrade_policy=args.degrade_policy,
-            prefetch=args.retrieval_prefetch,
+            prefetch=args.retrieval_prefetch, template_kwargs=args.chat_template_kwargs,
         )
         self.retrieval_history: list[dict[str, Any]] = []
         self.degraded_total = 0  # batches trained without demonstrations after a retrieval failure (all processes)

@@ -47,7 +47,7 @@ from trl.trainer.utils import selective_log_softmax
 
 from shared.contract import Demonstration
 from shared.errors import UserError
-from trainer.prompting import format_completion, render_prompt
+from trainer.prompting import answer_prefix, format_completion, render_prompt
 
 Reduction = Literal["mean", "sum"]
 
@@ -67,12 +67,14 @@ class BenefitScorer:
     """Teacher-forced log p(y* | prompt) for many (query, demonstration-or-none) pairs, batched."""
 
     def __init__(self, model: Any, tokenizer: Any, batch_size: int = 32, max_length: int | None = None,
-                 target_tokens: int | None = None) -> None:
+                 target_tokens: int | None = None, template_kwargs: dict[str, Any] | None = None) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         if target_tokens is not None and target_tokens < 1:
             raise ValueError("target_tokens must be >= 1 (None = the whole solution)")
         self.target_tokens = target_tokens
+        self.template_kwargs = dict(template_kwargs or {})
+        self.answer_prefix = answer_prefix(tokenizer, self.template_kwargs)  # a thinking template answers after a trace
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = batch_size
@@ -108,7 +110,8 @@ class BenefitScorer:
         return self._target_cache[query.id]
 
     def encode_pair(self, query: Demonstration, demo: Demonstration | None) -> tuple[list[int], int, bool]:
-        prompt = render_prompt(self.tokenizer, query.problem, [demo] if demo is not None else [])
+        prompt = render_prompt(self.tokenizer, query.problem, [demo] if demo is not None else [], None,
+                               self.template_kwargs) + self.answer_prefix
         what = f"prompt of query {query.id!r}" + (f" with demonstration {demo.id!r}" if demo else "")
         p_ids, t_ids = self._encode(prompt, what), self.target_ids(query)
         if len(t_ids) >= self.max_length:
@@ -156,12 +159,12 @@ class BenefitScorer:
 
 def sampled_success(model: Any, tokenizer: Any, pairs: Sequence[tuple[Demonstration, Demonstration | None]],
                     num_samples: int, temperature: float = 1.0, max_new_tokens: int = 256, batch_size: int = 32,
-                    seed: int = 0) -> list[float]:
+                    seed: int = 0, template_kwargs: dict[str, Any] | None = None) -> list[float]:
     """success(d, q): fraction of `num_samples` sampled completions that math-verify accepts."""
     from trainer.generation import generate
     from trainer.verify import is_correct
 
-    prompts = [render_prompt(tokenizer, q.problem, [d] if d is not None else []) for q, d in pairs]
+    prompts = [render_prompt(tokenizer, q.problem, [d] if d is not None else [], None, template_kwargs) for q, d in pairs]
     completions = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=temperature,
                            num_samples=num_samples, batch_size=batch_size, seed=seed, progress=False)
     return [sum(is_correct(c, q.answer) for c in outs) / len(outs) for (q, _), outs in zip(pairs, completions)]

@@ -12,7 +12,7 @@ import logging
 import random
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -50,6 +50,8 @@ class LabelConfig(CommandConfig):
     seed: int = Field(default=0, description="seed of the query subset and the random candidates")
     device: str = Field(default="auto", description=DEVICE_HELP)
     dtype: Dtype = Field(default="auto", description=DTYPE_HELP)
+    chat_template_kwargs: dict[str, Any] | None = Field(default=None, description="JSON keyword arguments of the "
+                                                       "policy's chat template, e.g. '{\"enable_thinking\": false}' for Qwen3")
     num_threads: int | None = Field(default=None, ge=1, json_schema_extra=renamed("threads"), description="torch CPU threads (default: torch's choice)")
     overwrite: bool = Field(default=False, description="replace an existing label file / discard an interrupted run")
     progress: bool = Field(default=True, description="show a progress bar")
@@ -69,7 +71,10 @@ class LabelConfig(CommandConfig):
 def _fingerprint(cfg: LabelConfig) -> dict:
     keep = ("policy", "data", "split", "retriever", "retrieval_url", "retriever_version", "num_queries", "num_semantic",
             "num_random", "reduction", "target_tokens", "max_length", "sampled_n", "sampled_temperature", "seed")
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in cfg.model_dump().items() if k in keep}
+    out = {k: (str(v) if isinstance(v, Path) else v) for k, v in cfg.model_dump().items() if k in keep}
+    if cfg.chat_template_kwargs:  # only when set: shards labelled before the option existed still resume
+        out["chat_template_kwargs"] = cfg.chat_template_kwargs
+    return out
 
 
 def _select_queries(train, num: int, seed: int):
@@ -109,7 +114,8 @@ def run_label(cfg: LabelConfig) -> dict[str, float]:
 
     if todo:
         model, tokenizer = load_policy(cfg.policy, device=cfg.device, dtype=cfg.dtype, flag="--policy")
-        scorer = BenefitScorer(model, tokenizer, cfg.batch_size, cfg.max_length, cfg.target_tokens or None)
+        scorer = BenefitScorer(model, tokenizer, cfg.batch_size, cfg.max_length, cfg.target_tokens or None,
+                               cfg.chat_template_kwargs)
         semantic_search = _semantic_source(cfg, bank)
         total_pairs = len(todo) * (1 + cfg.num_semantic + cfg.num_random)
         bar = tqdm(total=total_pairs, desc="label", unit="pair", disable=not cfg.progress, smoothing=0.1)
@@ -121,7 +127,7 @@ def run_label(cfg: LabelConfig) -> dict[str, float]:
             pairs = [(p.query, None) for p in pools] + [(p.query, c.demo) for p in pools for c in p.candidates]
             scores = scorer.score(pairs, progress=bar.update)
             successes = (sampled_success(model, tokenizer, pairs, cfg.sampled_n, cfg.sampled_temperature,
-                                         cfg.sampled_max_new_tokens, cfg.batch_size, cfg.seed)
+                                         cfg.sampled_max_new_tokens, cfg.batch_size, cfg.seed, cfg.chat_template_kwargs)
                          if cfg.sampled_n else None)
             writer.write(_rows(pools, scores, successes, cfg.reduction, reduce))
         bar.close()

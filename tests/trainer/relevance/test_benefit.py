@@ -128,3 +128,24 @@ def test_sampled_success_is_a_rate(policy, pairs):
     model, tok = policy
     rates = sampled_success(model, tok, pairs[:2], num_samples=2, max_new_tokens=8)
     assert len(rates) == 2 and all(0.0 <= r <= 1.0 and not math.isnan(r) for r in rates)
+
+
+def test_thinking_templates_score_the_solution_as_the_answer(policy, pairs):
+    """With thinking on, the gold solution is scored after an empty trace; with --chat-template-kwargs
+    enable_thinking=false the template writes that block itself, and the scored sequence is the same."""
+    import copy
+
+    from tests.trainer.test_prompting_verify import THINKING_TEMPLATE
+    from trainer.relevance.benefit import BenefitScorer
+
+    model, tok = policy
+    thinking = copy.deepcopy(tok)
+    thinking.chat_template = THINKING_TEMPLATE
+    query = pairs[0][0]
+    on, n_on, _ = BenefitScorer(model, thinking).encode_pair(query, None)
+    off, n_off, _ = BenefitScorer(model, thinking, template_kwargs={"enable_thinking": False}).encode_pair(query, None)
+    assert on == off and n_on == n_off
+    think = thinking("<think>\n\n</think>\n\n", add_special_tokens=False)["input_ids"]
+    assert on[-n_on - len(think):-n_on] == think  # the empty block sits right before the scored solution
+    plain, n_plain, _ = BenefitScorer(model, tok).encode_pair(query, None)
+    assert n_plain == n_on and think != plain[-n_plain - len(think):-n_plain]
