@@ -124,12 +124,12 @@ def scaled_sizes(sizes: Mapping[str, int], available: int) -> dict[str, int]:
 
 def build_from_source(out: Path, source: str, fmt: str | None, columns: Mapping[str, str] | None, split: str,
                       sizes: Mapping[str, int], seed: int, semantic: str | None = None, k: int = 4,
-                      config: Mapping[str, Any] | None = None) -> DataManifest:
+                      config: Mapping[str, Any] | None = None, subset: str | None = None) -> DataManifest:
     """Split a real problem set (file or hub dataset) leakage-safely into the five splits (bank/train/rl/dev/test)."""
     from trainer.data.loaders import load_problems
     from trainer.data.splits import dedupe, split_rows
 
-    rows, summary = load_problems(source, fmt, columns, split)
+    rows, summary = load_problems(source, fmt, columns, split, subset)
     distinct, duplicates = dedupe(rows)
     summary.drop("duplicate problems", duplicates)
     wanted = scaled_sizes(sizes, len(distinct))

@@ -33,13 +33,15 @@ class DataConfig(CommandConfig):
     k: int = Field(default=4, ge=1, le=64, description="neighbours per test query in the semantic strategy/theme-match@k check")
     semantic_check: bool = Field(default=True, description="measure semantic strategy-match@k and theme-match@k with the encoder")
     overwrite: bool = Field(default=False, json_schema_extra=renamed("force"), description="rebuild even when OUT already holds data built with this config")
-    source: str | None = Field(default=None, description="instead of the benchmark, split this file (JSONL/JSON/parquet/CSV) "
+    source: str | None = Field(default=None, description="instead of the benchmark, split this file (JSONL/JSON/parquet/CSV; a "
+                               "glob such as 'data/*.parquet'; a datasets save_to_disk folder) "
                                "or hub dataset name leakage-safely")
     format: Literal["gsm8k", "math", "aime", "demonstration"] | None = Field(
         default=None, description="column preset for --source (default: guessed from the columns)")
     columns: dict[str, str] | None = Field(default=None, description="explicit column mapping for --source, JSON "
                                            "{field: column}, e.g. '{\"problem\": \"question\"}'")
-    split: str = Field(default="train", description="hub split to read for a hub --source")
+    split: str = Field(default="train", description="split to read from a hub dataset or a save_to_disk folder --source")
+    subset: str | None = Field(default=None, description="config (subset) of a hub dataset --source, e.g. main for openai/gsm8k")
 
     @model_validator(mode="after")
     def _source_options(self) -> DataConfig:
@@ -49,7 +51,8 @@ class DataConfig(CommandConfig):
 
     def identity(self) -> dict:
         """The options that decide the files' content: a rerun with the same identity reuses the dir."""
-        return self.model_dump(mode="json", exclude={"out", "overwrite"})
+        unset = {"subset"} if self.subset is None else set()  # data dirs built before --subset existed stay valid
+        return self.model_dump(mode="json", exclude={"out", "overwrite", *unset})
 
 
 def _print_summary(manifest: DataManifest, out: Path) -> None:
@@ -119,7 +122,7 @@ def main(argv: list[str]) -> int:
         from trainer.data.build import build_from_source
 
         manifest = build_from_source(out, cfg.source, cfg.format, cfg.columns, cfg.split, sizes, cfg.seed,
-                                     semantic, cfg.k, cfg.identity())
+                                     semantic, cfg.k, cfg.identity(), cfg.subset)
     else:
         manifest = build_dataset(out, cfg.seed, sizes, semantic, cfg.k, cfg.identity(), show_progress=True)
     _print_summary(manifest, out)

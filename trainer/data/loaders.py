@@ -9,6 +9,7 @@ removed and counted in a `LoadSummary` that the command prints.
 
 from __future__ import annotations
 
+import glob
 import json
 import re
 from collections.abc import Mapping
@@ -86,24 +87,42 @@ def _check_jsonl(path: Path) -> None:
                 raise UserError(f"{path}: row {lineno} is not a JSON object")
 
 
-def read_table(source: str | Path, split: str = "train") -> list[dict[str, Any]]:
-    """Rows of a local JSONL/JSON/parquet/CSV file, or of a hub dataset split, as plain dicts."""
+def read_table(source: str | Path, split: str = "train", subset: str | None = None) -> list[dict[str, Any]]:
+    """Rows of a local JSONL/JSON/parquet/CSV file (or a glob of them), a `save_to_disk` folder, or a hub dataset
+    split (`subset` is its config, e.g. `main` for openai/gsm8k), as plain dicts."""
     import datasets
 
     datasets.disable_progress_bars()
-    path = Path(source)
+    source = str(source)
+    path = Path(source).expanduser()
     try:
-        if path.exists():
+        if any(ch in source for ch in "*?["):  # a glob of files: one table
+            files = sorted(glob.glob(str(path)))
+            if not files:
+                raise UserError(f"no file matches {source}")
+            builder = _BUILDERS.get(Path(files[0]).suffix.lower())
+            if builder is None or any(Path(f).suffix.lower() != Path(files[0]).suffix.lower() for f in files):
+                raise UserError(f"{source}: the files must share one type of .jsonl, .json, .parquet or .csv")
+            ds = datasets.load_dataset(builder, data_files=files, split="train", keep_in_memory=True)
+        elif path.is_dir():
+            if not ((path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file()):
+                raise UserError(f"{source} is a folder but not a `datasets` save_to_disk folder; give a file or a glob")
+            ds = datasets.load_from_disk(str(path), keep_in_memory=True)
+            if isinstance(ds, datasets.DatasetDict):
+                if split not in ds:
+                    raise UserError(f"{source} has splits {sorted(ds)}; choose one with --split")
+                ds = ds[split]
+        elif path.exists():
             builder = _BUILDERS.get(path.suffix.lower())
             if builder is None:
                 raise UserError(f"{path}: unsupported file type {path.suffix!r}; use .jsonl, .json, .parquet or .csv")
             if path.suffix.lower() == ".jsonl":
                 _check_jsonl(path)
             ds = datasets.load_dataset(builder, data_files=str(path), split="train", keep_in_memory=True)
-        elif str(source).startswith((".", "/", "~")) or path.suffix.lower() in _BUILDERS:
-            raise UserError(f"file not found: {source}")
+        elif path.suffix or source.startswith((".", "/", "~")):
+            raise UserError(f"file not found: {source} (hub datasets are named OWNER/NAME, without a file suffix)")
         else:  # a hub dataset name such as "openai/gsm8k" (only reachable where a hub is)
-            ds = datasets.load_dataset(str(source), split=split)
+            ds = datasets.load_dataset(source, subset, split=split)
     except UserError:
         raise
     except Exception as exc:  # pyarrow, pandas and the hub client raise unrelated types
@@ -155,9 +174,9 @@ def to_demonstration(row: dict[str, Any], fmt: str, mapping: Mapping[str, str], 
 
 
 def load_problems(source: str | Path, fmt: str | None = None, columns: Mapping[str, str] | None = None,
-                  split: str = "train") -> tuple[list[Demonstration], LoadSummary]:
+                  split: str = "train", subset: str | None = None) -> tuple[list[Demonstration], LoadSummary]:
     """Read a file or hub dataset into Demonstrations; `columns` overrides the preset's {field: column}."""
-    table = read_table(source, split)
+    table = read_table(source, split, subset)
     where = str(source)
     if not table:
         raise UserError(f"{where}: no rows")

@@ -94,3 +94,29 @@ def test_malformed_files(tmp_path):
         load_problems(csv)
     with pytest.raises(UserError, match="cannot guess the format"):
         load_problems(_jsonl(tmp_path / "odd.jsonl", [{"text": "a", "label": 1}]))
+
+
+def test_real_data_sources_globs_saved_datasets_and_missing_files(tmp_path, monkeypatch):
+    import datasets
+
+    rows = [{"problem": f"What is {i} + 1?", "answer": str(i + 1)} for i in range(6)]
+    for part in range(2):  # a sharded parquet set, as the hub's datasets ship
+        datasets.Dataset.from_list(rows[3 * part:3 * part + 3]).to_parquet(str(tmp_path / f"train-{part}.parquet"))
+    loaded, summary = load_problems(str(tmp_path / "train-*.parquet"), fmt="aime")
+    assert [r.answer for r in loaded] == [r["answer"] for r in rows] and summary.loaded == 6
+
+    saved = tmp_path / "saved"
+    datasets.DatasetDict({"train": datasets.Dataset.from_list(rows), "test": datasets.Dataset.from_list(rows[:2])}
+                         ).save_to_disk(str(saved))
+    assert len(load_problems(str(saved), fmt="aime", split="test")[0]) == 2
+    with pytest.raises(UserError, match=r"has splits \['test', 'train'\]; choose one with --split"):
+        load_problems(str(saved), fmt="aime", split="validation")
+    with pytest.raises(UserError, match="no file matches"):
+        load_problems(str(tmp_path / "nope-*.parquet"))
+    with pytest.raises(UserError, match=r"^file not found: notes.txt \(hub datasets are named OWNER/NAME"):
+        load_problems("notes.txt")  # a local name, never sent to the hub
+
+    calls = []  # no hub here: check only that a hub id's subset and split reach datasets.load_dataset
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **kw: calls.append((a, kw)) or datasets.Dataset.from_list(rows))
+    load_problems("openai/gsm8k", fmt="aime", split="test", subset="main")
+    assert calls == [(("openai/gsm8k", "main"), {"split": "test"})]
