@@ -22,6 +22,13 @@ from shared.limits import (
 VERSION_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 _VERSION_RE = re.compile(VERSION_NAME_PATTERN)
 
+# What the validators below enforce, stated in the OpenAPI schema too, so a client (or a schema fuzzer) that follows
+# the schema is never refused. The validators keep the messages; these only describe.
+_VERSION_SCHEMA = {"pattern": r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]*$", "minLength": 1, "maxLength": MAX_NAME_CHARS}
+_QUERY_SCHEMA = {"pattern": r"\S", "minLength": 1, "maxLength": MAX_TEXT_CHARS}
+VersionName = Annotated[str, Field(json_schema_extra=_VERSION_SCHEMA)]
+QueryText = Annotated[str, Field(json_schema_extra=_QUERY_SCHEMA)]
+
 
 def check_version_name(name: str) -> str:
     if len(name) > MAX_NAME_CHARS or not _VERSION_RE.match(name) or ".." in name:
@@ -64,19 +71,20 @@ class Demonstration(BaseModel):
 class RetrieveRequest(_Strict):
     """Batched retrieval: one request per rollout batch."""
 
-    queries: list[str] = Field(
+    queries: list[QueryText] = Field(
         min_length=1, max_length=MAX_QUERIES_PER_REQUEST,
-        description=f"problem texts, 1 to {MAX_QUERIES_PER_REQUEST} per request",
+        description=f"problem texts, 1 to {MAX_QUERIES_PER_REQUEST} per request, none blank",
     )
     k: int = Field(default=4, ge=1, le=MAX_TOP_K, description=f"hits per query, 1 to {MAX_TOP_K}")
-    exclude_ids: list[list[str]] | None = Field(
-        default=None, description="per query, bank ids that must not be returned (e.g. the query's own id)"
+    exclude_ids: list[Annotated[list[str], Field(json_schema_extra={"maxItems": MAX_EXCLUDE_IDS})]] | None = Field(
+        default=None, description="per query (one list per query), bank ids that must not be returned (e.g. the "
+        "query's own id)", json_schema_extra={"maxItems": MAX_QUERIES_PER_REQUEST}
     )
     exclude_same_problem: bool = Field(
         default=True, description="leakage guard: drop bank entries whose normalised problem equals the query"
     )
     routing_key: str | None = Field(default=None, max_length=MAX_NAME_CHARS, description="A/B stickiness key")
-    version: str | None = Field(default=None, description="pin a retriever version, overriding the split")
+    version: VersionName | None = Field(default=None, description="pin a retriever version, overriding the split")
 
     @field_validator("queries")
     @classmethod
@@ -121,7 +129,7 @@ class RetrieveResponse(BaseModel):
 class SearchR1Request(_Strict):
     """Search-R1's retrieval-server request shape, for trainers of that ecosystem."""
 
-    queries: list[str] = Field(min_length=1, max_length=MAX_QUERIES_PER_REQUEST)
+    queries: list[QueryText] = Field(min_length=1, max_length=MAX_QUERIES_PER_REQUEST)
     topk: int = Field(default=3, ge=1, le=MAX_TOP_K)
     return_scores: bool = False
 
@@ -134,7 +142,9 @@ class SearchR1Request(_Strict):
 class TrafficSplit(_Strict):
     """Weights between loaded versions; normalised by the service, zero weights allowed."""
 
-    weights: dict[str, float] = Field(min_length=1)
+    weights: dict[VersionName, Annotated[float, Field(ge=0)]] = Field(
+        min_length=1, description="weight per loaded version; at least one must be > 0",
+        json_schema_extra={"propertyNames": _VERSION_SCHEMA})
 
     @field_validator("weights")
     @classmethod
@@ -149,14 +159,14 @@ class TrafficSplit(_Strict):
 
 
 class LoadVersionRequest(_Strict):
-    name: str = Field(description="folder name of the version inside the registry")
+    name: VersionName = Field(description="folder name of the version inside the registry")
     weight: float | None = Field(default=None, ge=0, description="optional traffic weight once loaded")
 
     _name_ok = field_validator("name")(lambda v: check_version_name(v))
 
 
 class PromoteRequest(_Strict):
-    name: str
+    name: VersionName
 
     _name_ok = field_validator("name")(lambda v: check_version_name(v))
 
@@ -189,7 +199,8 @@ class Feedback(_Strict):
 
     run_id: str = Field(max_length=MAX_NAME_CHARS)
     step: int = Field(ge=0)
-    rewards: dict[str, float] = Field(description="mean reward per arm (version name) in this step")
+    rewards: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field(
+        description="mean reward per arm (version name) in this step, finite")
     counts: dict[str, Annotated[int, Field(strict=True, ge=0)]] = Field(
         default_factory=dict, description="rollouts per arm in this step (whole numbers, not booleans)")
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import math
-
 from fastapi import APIRouter, HTTPException
 
 from shared.contract import Feedback
@@ -16,9 +14,6 @@ router = APIRouter(tags=["feedback"])
 
 @router.post("/feedback")
 async def feedback(body: Feedback, state: StateDep) -> dict:
-    bad = [arm for arm, r in body.rewards.items() if not math.isfinite(r)]
-    if bad:
-        raise HTTPException(422, f"rewards must be finite numbers; fix arm(s) {', '.join(bad)}")
     try:
         counted = state.feedback.add(body.rewards, body.counts, run_id=body.run_id, step=body.step)
     except ValueError as exc:

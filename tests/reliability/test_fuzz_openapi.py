@@ -70,3 +70,39 @@ def test_every_route_survives_fuzzing(live_server, registry, auth):
     assert not any(s >= 500 for s in statuses), statuses
     kinds = Counter(f.split(" | body sent")[0].split(" -> ")[0] + " -> " + f.split(" -> ")[1][:3] + " " + f.split(": ", 1)[-1][:60] for f in failures)
     assert failures == [], "\n".join(f"{n} x {k}" for k, n in kinds.most_common()) + "\nfirst: " + failures[0]
+
+
+# The rules a JSON schema cannot state (they relate two fields, or the request to the server's state). A 422 for
+# schema-valid data must name one of them; any other refusal means the schema promised something the server denies.
+CROSS_FIELD_RULES = ("lists for", "at least one weight must be > 0", "would track more than")
+
+
+def test_schema_valid_requests_are_accepted(live_server, registry):
+    """positive_data_acceptance: every request the OpenAPI schema allows gets a 2xx (or 401/403/404/409), unless it
+    breaks one of CROSS_FIELD_RULES; the schema states every per-field limit the validators enforce."""
+    from schemathesis.checks import positive_data_acceptance
+
+    url = live_server(registry, admin_token=ADMIN_TOKEN)
+    schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    refused: list[str] = []
+    count = Counter()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def run(case) -> None:
+            response = case.call(base_url=url, headers=headers, timeout=60)
+            count[operation.label] += 1
+            try:
+                case.validate_response(response, checks=[positive_data_acceptance, not_a_server_error])
+            except (FailureGroup, AssertionError):
+                if response.status_code == 422 and any(rule in response.text for rule in CROSS_FIELD_RULES):
+                    return
+                refused.append(f"{operation.label} -> {response.status_code} {response.text[:160]!r} | body {str(case.body)[:100]!r}")
+
+        run()
+    assert len(count) >= 10
+    assert refused == [], "\n".join(refused[:10])
