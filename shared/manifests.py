@@ -53,6 +53,8 @@ class ConvertedModelManifest(_Manifest):
     source_sha256: str
     transformers_version: str
     files: dict[str, str] = Field(description="sha256 of every file of the converted folder, by relative path")
+    stats: dict[str, list[int]] = Field(default_factory=dict, description="[size, mtime_ns] of every file and of the "
+                                        "source ('<source>'): unchanged stats skip re-hashing ~600 MB per resolution")
     created_at: str = Field(default_factory=utc_now)
 
 

