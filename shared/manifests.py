@@ -21,7 +21,8 @@ class RetrieverManifest(_Manifest):
 
     name: str
     encoder_path: str = Field(description="encoder folder inside the version dir ('encoder'); a path outside it is refused")
-    index_type: Literal["flat", "hnsw", "ivf"] = "flat"
+    index_type: Literal["flat", "hnsw", "ivf", "ivfpq"] = "flat"
+    index_params: dict[str, int] = Field(default_factory=dict, description="the IndexSpec parameters of index_type")
     dim: int
     num_demonstrations: int
     bank_checksum: str

@@ -7,12 +7,12 @@ It is written to a temp dir beside the target and renamed, so a crash never leav
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from shared.artifacts import atomic_dir, checksum_tree, sha256_file, write_manifest
 from shared.config import CommandConfig
@@ -22,7 +22,7 @@ from shared.errors import UserError
 from shared.manifests import RetrieverManifest
 from shared.models import EMBEDDED_ENCODER
 from shared.rows import read_rows, write_rows
-from shared.versions.index import INDEX_TYPES, build_index, embedding_dim, normalize, write_index
+from shared.versions.index import INDEX_TYPES, IndexSpec, IndexType, build_index, embedding_dim, normalize, write_index
 from shared.versions.layout import BANK_FILE, ENCODER_DIR, INDEX_FILE
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def build_version(
     encoder: Any = EMBEDDED_ENCODER,
     bank: Iterable[Demonstration | dict] | str | Path = (),
     out_dir: str | Path = "registry/v0",
-    index_type: Literal["flat", "hnsw", "ivf"] = "flat",
+    index_type: IndexType = "flat",
     batch_size: int = 64,
     parent_version: str | None = None,
     labels_checksum: str | None = None,
@@ -49,6 +49,7 @@ def build_version(
     overwrite: bool = False,
     show_progress: bool = True,
     device: str = "auto",
+    index_params: Mapping[str, int] | None = None,
 ) -> RetrieverManifest:
     """Embed the bank's problems, index them, and write `out_dir` as one version.
 
@@ -69,6 +70,11 @@ def build_version(
         raise UserError(f"bank ids must be unique; {dup!r} appears more than once")
     if index_type not in INDEX_TYPES:
         raise UserError(f"unknown index type {index_type!r}; choose one of {', '.join(INDEX_TYPES)}")
+    try:
+        spec = IndexSpec(type=index_type, **dict(index_params or {}))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise UserError(f"--index-params: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
 
     if isinstance(encoder, (str, Path)):
         from shared.models import load_encoder
@@ -91,11 +97,12 @@ def build_version(
 
     with atomic_dir(out_dir, overwrite=overwrite) as tmp:
         logger.info("indexing %d vectors (dim %d, %s)", len(rows), dim, index_type)
-        write_index(build_index(vectors, index_type), tmp / INDEX_FILE)
+        write_index(build_index(vectors, spec), tmp / INDEX_FILE)
         write_rows(tmp / BANK_FILE, rows)
         encoder.save(str(tmp / ENCODER_DIR), create_model_card=False)
         manifest = RetrieverManifest(
-            name=name, encoder_path=ENCODER_DIR, index_type=index_type, dim=dim, num_demonstrations=len(rows),
+            name=name, encoder_path=ENCODER_DIR, index_type=index_type, index_params=spec.params(), dim=dim,
+            num_demonstrations=len(rows),
             bank_checksum=sha256_file(tmp / BANK_FILE), parent_version=parent_version,
             labels_checksum=labels_checksum, training_metrics=dict(training_metrics or {}),
             files=checksum_tree(tmp),
@@ -111,7 +118,11 @@ class BuildRetrieverConfig(CommandConfig):
     bank: Path = Field(description="bank.jsonl: one Demonstration JSON per line")
     out: Path = Field(description="version directory to create, e.g. registry/v0-semantic (its name is the version name)")
     encoder: str = Field(default=EMBEDDED_ENCODER, description="sentence-transformers folder or hub name; default: the embedded MiniLM")
-    index_type: Literal["flat", "hnsw", "ivf"] = Field(default="flat", description="FAISS index: flat (exact), hnsw or ivf for large banks")
+    index_type: IndexType = Field(default="flat", description="FAISS index: flat (exact), hnsw, ivf, or ivfpq (compressed "
+                                  "codes) for banks of millions")
+    index_params: dict[str, int] | None = Field(default=None, description="JSON parameters of the index type "
+                                                "(shared.versions.index.IndexSpec), e.g. '{\"hnsw_m\": 64}' or "
+                                                "'{\"ivf_nlist\": 4096, \"pq_m\": 48}'")
     batch_size: int = Field(default=64, ge=1, le=4096, description="encoder batch size")
     parent_version: str | None = Field(default=None, description="version this one was derived from (lineage)")
     overwrite: bool = Field(default=False, description="replace an existing version directory")

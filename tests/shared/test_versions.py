@@ -60,3 +60,35 @@ def test_build_then_load_round_trip(tmp_path, minilm):
     assert version.name == "v9" and version.manifest.num_demonstrations == len(demo_rows())
     assert [d.id for d in version.bank] == [d.id for d in demo_rows()]
     assert version.encoder_dir == (path / "encoder").resolve()
+
+
+@pytest.mark.parametrize("index_type, params", [("hnsw", {"hnsw_m": 16, "hnsw_ef_search": 64}),
+                                                ("ivf", {"ivf_nlist": 8, "ivf_nprobe": 8}),
+                                                ("ivfpq", {"ivf_nlist": 4, "ivf_nprobe": 4, "pq_m": 48})])
+def test_index_types_and_parameters_round_trip(tmp_path, minilm, index_type, params):
+    """Every index type is built with its parameters, recorded in the manifest, loaded and searched like flat."""
+    import numpy as np
+
+    from shared.contract import Demonstration
+    from shared.versions import build_version
+
+    n = 1100  # ivfpq's 8-bit codes train on at least 4 x 256 vectors
+    rows = [Demonstration(id=f"r{i}", problem=f"problem {i}", answer=str(i)) for i in range(n)]
+    vectors = np.random.default_rng(0).standard_normal((n, 384)).astype("float32")
+    manifest = build_version(minilm, rows, tmp_path / "v1", index_type=index_type, index_params=params,
+                             embeddings=vectors, show_progress=False)
+    assert manifest.index_type == index_type and manifest.index_params == params
+    version = load_version(tmp_path / "v1")
+    assert version.index.ntotal == n
+    scores, ids = version.search_batch(["problem 3"], k=5)
+    assert ids.shape == (1, 5) and (ids >= 0).all()
+
+
+def test_bad_index_parameters_are_one_line(tmp_path, minilm):
+    from shared.versions import build_version
+
+    with pytest.raises(UserError, match=r"^--index-params: hnsw_m: Input should be greater than or equal to 4$"):
+        build_version(minilm, demo_rows(), tmp_path / "v1", index_type="hnsw", index_params={"hnsw_m": 1},
+                      show_progress=False)
+    with pytest.raises(UserError, match="needs at least 1024 vectors to train"):
+        build_version(minilm, demo_rows(), tmp_path / "v2", index_type="ivfpq", show_progress=False)

@@ -22,6 +22,7 @@ from pydantic import Field
 from shared.config import CommandConfig, parse_command, renamed
 from shared.devices import DEVICE_HELP, DTYPE_HELP, Dtype, resolve_device, training_precision
 from shared.errors import UserError
+from shared.versions.index import IndexType
 
 logger = logging.getLogger(__name__)
 VARIANTS = ("kl", "kl_contrastive")
@@ -50,7 +51,7 @@ class DistillConfig(CommandConfig):
     val_fraction: float = Field(default=0.1, gt=0, lt=0.5, description="share of labelled queries held out for validation")
     eval_corpus_size: int = Field(default=500, ge=10, description="bank rows the validation strategy-match retrieves from (seeded subset)")
     k: int = Field(default=4, ge=1, description="cut-off of the validation @k metrics")
-    index_type: Literal["flat", "hnsw", "ivf"] = Field(default="flat", description="FAISS index of the new version")
+    index_type: IndexType = Field(default="flat", description="FAISS index of the new version")
     seed: int = Field(default=0, description="seed of the split, the candidate subsampling and training")
     num_threads: int | None = Field(default=None, ge=1, json_schema_extra=renamed("threads"), description="torch CPU threads (default: torch's choice)")
     overwrite: bool = Field(default=False, description="replace an existing version dir")
