@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from shared.limits import (
     MAX_EXCLUDE_IDS,
@@ -142,7 +142,7 @@ class SearchR1Request(_Strict):
 class TrafficSplit(_Strict):
     """Weights between loaded versions; normalised by the service, zero weights allowed."""
 
-    weights: dict[VersionName, Annotated[float, Field(ge=0)]] = Field(
+    weights: dict[VersionName, Annotated[float, Field(json_schema_extra={"minimum": 0})]] = Field(
         min_length=1, description="weight per loaded version; at least one must be > 0",
         json_schema_extra={"propertyNames": _VERSION_SCHEMA})
 
@@ -193,6 +193,13 @@ class VersionsResponse(BaseModel):
     loading: list[str] = Field(default_factory=list, description="versions being loaded and warmed right now")
 
 
+def _not_a_bool(value: Any) -> Any:
+    """JSON's true/false are not counts; 3 and 3.0 are (JSON Schema's integer is the number, not its spelling)."""
+    if isinstance(value, bool):
+        raise ValueError("a count must be a whole number, not a boolean")
+    return value
+
+
 class Feedback(_Strict):
     """Training reward per retriever arm, posted by the trainer after each step. (run_id, step) identifies the
     report: the service counts it once, so a client retry after a lost answer cannot count a step twice."""
@@ -201,7 +208,7 @@ class Feedback(_Strict):
     step: int = Field(ge=0)
     rewards: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field(
         description="mean reward per arm (version name) in this step, finite")
-    counts: dict[str, Annotated[int, Field(strict=True, ge=0)]] = Field(
+    counts: dict[str, Annotated[int, Field(ge=0), BeforeValidator(_not_a_bool)]] = Field(
         default_factory=dict, description="rollouts per arm in this step (whole numbers, not booleans)")
 
 
