@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from shared.contract import Demonstration
 from shared.manifests import RetrieverManifest, utc_now
 from shared.text import normalize_problem
+from shared.versions.index import embedding_dim, normalize, read_index, search  # FAISS itself loads lazily
 from shared.versions.layout import (
     BANK_FILE,
     INDEX_FILE,
@@ -89,8 +90,6 @@ class LoadedVersion:
 
     def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """L2-normalised float32 embeddings; one encoder call at a time (the lock)."""
-        from shared.versions.index import normalize
-
         with self.lock:
             vecs = self.encoder.encode(list(texts), batch_size=batch_size or max(32, len(texts)), convert_to_numpy=True,
                                        normalize_embeddings=True, show_progress_bar=False)
@@ -111,8 +110,6 @@ class LoadedVersion:
 
     def search_batch(self, queries: Sequence[str], k: int, batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Raw (scores, ids) of the top k rows, exclusions not applied (the service's batcher merges requests here)."""
-        from shared.versions.index import search
-
         return search(self.index, self.encode(queries, batch_size), k)
 
     def search(self, queries: Sequence[str], k: int, exclude_ids: Sequence[Sequence[str]] | None = None,
@@ -170,8 +167,6 @@ def load_version(path: Path | str, device: str = "cpu") -> LoadedVersion:
             except (ValidationError, ValueError, KeyError, TypeError) as exc:
                 raise VersionError(f"version {name}: bank.jsonl line {lineno} is not a demonstration: {str(exc).splitlines()[0]}") from None
             bank_json.append(line)
-    from shared.versions.index import embedding_dim, read_index
-
     index = read_index(path / INDEX_FILE)
     if index.ntotal != len(bank_json) or len(bank_json) != manifest.num_demonstrations:
         raise VersionError(f"version {name}: index holds {index.ntotal} vectors, bank {len(bank_json)} rows, manifest says "

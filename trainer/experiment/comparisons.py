@@ -74,7 +74,7 @@ def run_comparisons(evals: Mapping[str, Any], arms: Sequence[str], clusters: Map
                         "arm": c.arm[0], "arm_retrieval": c.arm[1], "baseline": c.baseline[0],
                         "baseline_retrieval": c.baseline[1], "arm_title": c.title(c.arm),
                         "baseline_title": c.title(c.baseline), "seeds": [int(s) for s in seeds if s in a],
-                        **res.to_dict()})
+                        **res.model_dump()})
     secondary = [r for r in results if r["kind"] == "secondary"]
     for r, p in zip(secondary, holm([r["p_one_sided"] for r in secondary])):
         r["p_holm"] = p

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trainer.experiment.stats import BootstrapResult
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
@@ -54,8 +56,10 @@ class Statistic(_Model):
     correction: str = ""
 
 
-class ComparisonResult(_Model):
-    """A planned comparison's paired bootstrap (trainer.experiment.stats.BootstrapResult) and its verdict."""
+class ComparisonResult(BootstrapResult):
+    """A planned comparison: its paired bootstrap (the inherited fields), what it compares, and its verdict."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False, protected_namespaces=())
 
     name: str
     kind: Literal["primary", "secondary", "descriptive"]
@@ -67,17 +71,6 @@ class ComparisonResult(_Model):
     arm_title: str
     baseline_title: str
     seeds: list[int]
-    estimate: float
-    ci_low: float
-    ci_high: float
-    p_one_sided: float
-    se: float
-    n_resamples: int
-    n_seeds: int
-    n_problems: int
-    n_clusters: int
-    confidence: float
-    per_seed: list[float]
     p_holm: float | None = None  # secondary comparisons only
     verdict: str
 

@@ -10,13 +10,16 @@ problems are crossed (every seed evaluates the same problems), which the weight 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 
-@dataclass(frozen=True)
-class BootstrapResult:
+class BootstrapResult(BaseModel):
+    """One paired bootstrap; results.json's comparisons extend it (trainer.experiment.schema.ComparisonResult)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     estimate: float  # mean paired difference over every seed and problem
     ci_low: float
     ci_high: float
@@ -27,10 +30,7 @@ class BootstrapResult:
     n_problems: int
     n_clusters: int
     confidence: float
-    per_seed: list[float] = field(default_factory=list)  # each seed's mean difference
-
-    def to_dict(self) -> dict[str, float | int | list[float]]:
-        return asdict(self)
+    per_seed: list[float] = Field(default_factory=list)  # each seed's mean difference
 
 
 def paired_differences(a: Mapping[str, Mapping[str, float]], b: Mapping[str, Mapping[str, float]]

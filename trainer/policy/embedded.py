@@ -74,25 +74,25 @@ def is_embedded(name: str) -> bool:
 SOURCE_KEY = "<source>"
 
 
-def file_stats(root: Path, names: list[str]) -> dict[str, list[int]]:
+def file_stats(root: Path, names: list[str], source: Path) -> dict[str, list[int]]:
+    """[size, mtime_ns] of each named file under root, and of the source GGUF under SOURCE_KEY."""
     out = {}
     for name in names:
         st = (Path(root) / name).stat()
         out[name] = [st.st_size, st.st_mtime_ns]
+    st = source.stat()
+    out[SOURCE_KEY] = [st.st_size, st.st_mtime_ns]
     return out
 
 
 def _unchanged(out: Path, source: Path, manifest: ConvertedModelManifest) -> bool:
     """Every converted file and the source have the size and mtime recorded at conversion."""
-    if not manifest.stats or set(manifest.stats) != {*manifest.files, SOURCE_KEY}:
+    if not manifest.stats:  # converted before stats were recorded
         return False
     try:
-        now = file_stats(out, list(manifest.files))
-        st = source.stat()
+        return file_stats(out, list(manifest.files), source) == manifest.stats
     except OSError:
         return False
-    return now == {k: v for k, v in manifest.stats.items() if k != SOURCE_KEY} and \
-        manifest.stats[SOURCE_KEY] == [st.st_size, st.st_mtime_ns]
 
 
 def embedded_model_dir(name: str, cache: Path | None = None) -> Path:
@@ -107,8 +107,7 @@ def embedded_model_dir(name: str, cache: Path | None = None) -> Path:
     if manifest is not None and manifest.source_sha256 == source_sha:
         bad = verify_checksums(out, manifest.files)
         if not bad:  # intact: record today's stats, so the next resolution is a stat again
-            st = source.stat()
-            manifest.stats = {**file_stats(out, list(manifest.files)), SOURCE_KEY: [st.st_size, st.st_mtime_ns]}
+            manifest.stats = file_stats(out, list(manifest.files), source)
             atomic_write_text(out / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
             return out
         log.warning("converted %s at %s fails its checksums (%s); converting again", name, out, ", ".join(bad))
@@ -146,6 +145,5 @@ def convert_gguf(model: EmbeddedModel, source: Path, source_sha: str, out: Path)
             name=model.name, source=str(source), source_sha256=source_sha,
             transformers_version=transformers.__version__, files=checksum_tree(tmp, exclude=(MANIFEST,)),
         )
-        st = source.stat()
-        manifest.stats = {**file_stats(tmp, list(manifest.files)), SOURCE_KEY: [st.st_size, st.st_mtime_ns]}
+        manifest.stats = file_stats(tmp, list(manifest.files), source)
         atomic_write_text(tmp / MANIFEST, manifest.model_dump_json(indent=2) + "\n")

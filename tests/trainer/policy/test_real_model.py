@@ -54,10 +54,9 @@ def test_resolution_trusts_unchanged_stats_and_hashes_otherwise(smollm2, monkeyp
     from trainer.policy.loading import resolve_policy
 
     hashed: list[str] = []
-    real = embedded.sha256_file
-    monkeypatch.setattr(embedded, "sha256_file", lambda p, *a: hashed.append(str(p)) or real(p, *a))
-    monkeypatch.setattr(embedded, "verify_checksums", lambda root, files: hashed.append(str(root)) or
-                        __import__("shared.artifacts", fromlist=["x"]).verify_checksums(root, files))
+    real_sha, real_verify = embedded.sha256_file, embedded.verify_checksums
+    monkeypatch.setattr(embedded, "sha256_file", lambda p, *a: hashed.append(str(p)) or real_sha(p, *a))
+    monkeypatch.setattr(embedded, "verify_checksums", lambda root, files: hashed.append(str(root)) or real_verify(root, files))
     assert Path(resolve_policy(NAME)) == smollm2 and hashed == []
     weights = smollm2 / "model.safetensors"
     st = weights.stat()
