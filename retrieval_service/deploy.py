@@ -3,15 +3,20 @@
     rarft deploy --url http://127.0.0.1:8000 status
     rarft deploy load v1 [--weight 0.1]      rarft deploy split v0=0.5 v1=0.5
     rarft deploy promote v1                   rarft deploy rollback        rarft deploy unload v0
+    rarft deploy --registry DIR split v0=0.5 v1=0.5     # no service: record it for every replica
 
-The token comes from RARFT_ADMIN_TOKEN (or --token); the URL from --url or RARFT_DEPLOY_URL. Prints the
-resulting /versions JSON.
+With --url (default) the change goes through a replica's admin routes, which check and warm a loaded version
+before recording it; the token comes from RARFT_ADMIN_TOKEN (or --token), the URL from --url or
+RARFT_DEPLOY_URL; prints the replica's /versions JSON. With --registry the change is written straight into
+REGISTRY/deployment.json (filesystem access is the permission) and every replica following that registry
+applies it within its sync interval; prints the recorded deployment.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -30,6 +35,8 @@ class DeployConfig(CommandConfig):
     targets: list[str] = Field(default_factory=list, json_schema_extra={"positional": True},
                                description="the version name (load, promote, unload) or NAME=WEIGHT items (split)")
     url: str = Field(default="http://127.0.0.1:8000", description="service base URL")
+    registry: Path | None = Field(default=None, description="record the change in this registry's deployment.json "
+                                  "instead of calling a service; every replica following the registry applies it")
     token: SecretStr | None = Field(default=None, description="admin bearer token (default: $RARFT_ADMIN_TOKEN, the "
                                     "server's own variable; prefer it to the flag, which shows in `ps`)")
     weight: float | None = Field(default=None, ge=0, description="load: traffic weight once loaded (default: none / newest rule)")
@@ -60,6 +67,36 @@ def _weights(items: list[str]) -> dict[str, float]:
     return out
 
 
+def record(registry: Path, action: str, targets: list[str], weight: float | None) -> dict:
+    """Apply one change to REGISTRY/deployment.json under its lock (what a replica's admin route records)."""
+    from retrieval_service import deployment as dep
+    from shared.manifests import DeploymentManifest
+    from shared.versions import discover, read_manifest, version_dir
+
+    if not registry.is_dir():
+        raise UserError(f"registry directory {registry} does not exist")
+    with dep.locked(registry):
+        # before any recorded change, replicas serve every version in the registry (their startup default)
+        current = dep.read_deployment(registry) or DeploymentManifest(generation=0, versions=discover(registry))
+        if action == "status":
+            return current.model_dump()
+        order = dep.newest_first(registry, current.versions)
+        name = targets[0] if targets else None
+        if action == "load":
+            read_manifest(version_dir(registry, name))  # exists and parses; each replica verifies checksums on load
+            new = dep.with_load(current, name, weight, dep.newest_first(registry, current.versions))
+        elif action == "split":
+            new = dep.with_split(current, _weights(targets), order)
+        elif action == "promote":
+            new = dep.with_split(current, {check_version_name(name): 1.0}, order)
+        elif action == "rollback":
+            new = dep.with_rollback(current, order)
+        else:
+            new = dep.with_unload(current, name, order)
+        dep.write_deployment(registry, new)
+    return new.model_dump()
+
+
 def parse_args(argv: list[str] | None):
     """`rarft deploy`'s options from flags, env vars and --config (shared.config)."""
     return parse_command(DeployConfig, argv, prog="rarft deploy")
@@ -69,6 +106,9 @@ def main(argv: list[str]) -> int:
     import httpx
 
     args = parse_args(argv)
+    if args.registry is not None:
+        print(json.dumps(record(args.registry, args.action, args.targets, args.weight), indent=2))
+        return 0
     token = args.token.get_secret_value() if args.token else os.environ.get("RARFT_ADMIN_TOKEN")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if args.action == "status":

@@ -20,5 +20,9 @@ class Metrics:
         self.index_size = Gauge("rarft_index_size", "vectors in the index of each loaded version", ["version"], registry=self.registry)
         self.version_bytes = Gauge("rarft_version_estimated_bytes", "estimated resident bytes of each loaded version",
                                    ["version"], registry=self.registry)
+        self.generation = Gauge("rarft_deployment_generation", "generation of the registry deployment this replica serves",
+                                registry=self.registry)
+        self.sync_failures = Counter("rarft_sync_failures", "registry deployments this replica could not apply (old one kept)",
+                                     registry=self.registry)
         self.batch_size = Histogram("rarft_batch_queries", "queries per merged encode+search batch",
                                     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024), registry=self.registry)

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     memory_limit_mb: float = Field(
         default=4096, gt=0, description="budget for all loaded versions (index + encoder + bank estimate); a load beyond it is refused"
     )
+    sync_interval_s: float = Field(
+        default=2.0, ge=0, description="seconds between polls of REGISTRY/deployment.json, where replicas record changes "
+        "(0 = never follow changes made elsewhere)")
     watch: bool = Field(default=False, description="poll the registry and load a version when its manifest appears")
     watch_interval_s: float = Field(default=2.0, gt=0, description="seconds between registry polls in watch mode")
     thread_pool_size: int = Field(default=2, ge=1, le=64, description="threads for CPU work (encode + search) off the event loop")

@@ -1,8 +1,13 @@
-"""The running service: loaded versions, the A/B split, feedback, metrics, the batcher and the watcher.
+"""The running service: loaded versions, the deployment it serves, feedback, metrics, the batcher and the sync.
 
-Loaded versions live in a dict that is replaced (never mutated) under a lock, so a swap is one atomic
-reference change; a request holds the `LoadedVersion` it picked and finishes on it even if the version
-is unloaded meanwhile. Loads run in a dedicated, low-priority thread while the current split serves.
+The registry's `deployment.json` is the desired state (`retrieval_service.deployment`); this replica follows
+it: admin routes record a change there and apply it here at once, and a poll applies changes recorded by
+other replicas or `rarft deploy --registry`. A new deployment is applied whole or not at all: its missing
+versions are loaded and warmed in a low-priority loader thread while the current one serves, then versions
+and split are swapped in as one reference change under a lock. A request holds the `LoadedVersion` it picked
+and finishes on it even if the version is unloaded meanwhile. A deployment that fails here (a corrupt
+version, the memory budget) leaves the old one serving and is reported in /versions and /readyz until the
+next generation.
 """
 
 from __future__ import annotations
@@ -15,9 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from shared.contract import VersionInfo, VersionsResponse
+from shared.manifests import DeploymentManifest
 
-from retrieval_service.ab import ABRouter, FeedbackBoard
+from retrieval_service import deployment as dep
+from retrieval_service.ab import ABRouter
 from retrieval_service.batching import MicroBatcher
+from retrieval_service.feedback_store import FEEDBACK_FILE, FeedbackStore
 from retrieval_service.metrics import Metrics
 from retrieval_service.registry import (
     LoadedVersion,
@@ -53,67 +61,90 @@ class ServiceState:
         self.registry = Path(settings.registry)
         self.metrics = Metrics()
         self.ab = ABRouter()
-        self.feedback = FeedbackBoard()
+        self.feedback = FeedbackStore(self.registry / FEEDBACK_FILE)
         self.versions: dict[str, LoadedVersion] = {}
         self.order: list[str] = []  # loaded names, newest first
+        self.deployment = DeploymentManifest(generation=0, versions=[])  # served; generation 0 = none recorded yet
+        self.desired_generation: int | None = None  # the registry's, as last read
+        self.sync_error: str | None = None
+        self._failed_generation: int | None = None
+        self._file_seen: tuple[int, int, int] | None = None
         self.rejected: dict[str, str] = {}
         self.requests: dict[str, int] = {}
         self._lock = threading.RLock()
         self._loading: set[str] = set()
-        self._reserved: dict[str, int] = {}  # memory promised to loads in progress
+        self._reserved: dict[str, int] = {}  # memory promised to loaded-but-not-installed versions
         self.pool = ThreadPoolExecutor(settings.thread_pool_size, thread_name_prefix="rarft-cpu")
         self.loader = ThreadPoolExecutor(1, thread_name_prefix="rarft-loader", initializer=_lower_priority,
                                          initargs=(settings.loader_nice,))
         self.batcher = MicroBatcher(self.pool, settings.batch_window_ms / 1000, settings.max_batch_queries,
                                     observe=self.metrics.batch_size.observe)
         self._stop = threading.Event()
-        self._watcher: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         await self.batcher.start()
-        names = self.settings.load_at_startup if self.settings.load_at_startup is not None else discover(self.registry)
         loop = asyncio.get_running_loop()
-        for name in names:
-            try:  # nothing serves yet: load at full priority (the loader thread is niced for hot loads)
-                await loop.run_in_executor(None, self.load, name)
-            except VersionError as exc:
-                logger.error("not serving %s: %s", name, exc)
+        try:
+            desired = dep.read_deployment(self.registry)
+        except VersionError as exc:
+            logger.error("%s", exc)
+            self.sync_error, desired = str(exc), None
+        if desired is not None:  # nothing serves yet: load at full priority (the loader thread is niced)
+            if self.settings.load_at_startup is not None:
+                logger.warning("%s records the deployment (generation %d): load_at_startup is ignored",
+                               dep.deployment_path(self.registry), desired.generation)
+            self._file_seen = self._file_signature()
+            await loop.run_in_executor(None, self._apply, desired, {}, True)
+        else:
+            names = self.settings.load_at_startup if self.settings.load_at_startup is not None else discover(self.registry)
+            for name in names:
+                try:
+                    version = await loop.run_in_executor(None, self._prepare, name)
+                except VersionError as exc:
+                    logger.error("not serving %s: %s", name, exc)
+                    continue
+                local = self.deployment.model_copy(update={"versions": [*self.deployment.versions, name]})
+                self._install(local, {name: version})
         if not self.versions:
             logger.warning("no version loaded from %s: /readyz answers 503 until one is (build one with "
                            "`rarft build-retriever`, then load it with `rarft deploy load` or run with --watch)", self.registry)
-        if self.settings.watch:
-            self._watcher = threading.Thread(target=self._watch, name="rarft-watch", daemon=True)
-            self._watcher.start()
+        for target, interval in ((self._follow, self.settings.sync_interval_s),
+                                 (self._watch, self.settings.watch_interval_s if self.settings.watch else 0)):
+            if interval > 0:
+                thread = threading.Thread(target=target, args=(interval,), name=f"rarft{target.__name__}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
     async def stop(self) -> None:
         self._stop.set()
         await self.batcher.stop()
-        if self._watcher is not None:
-            self._watcher.join(timeout=5)
+        for thread in self._threads:
+            thread.join(timeout=5)
         self.loader.shutdown(wait=False, cancel_futures=True)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.feedback.close()
 
     # ------------------------------------------------------------------ versions
     def split(self) -> dict[str, float]:
         return self.ab.effective(self.order)
 
-    def _newest_first(self, versions: dict[str, LoadedVersion]) -> list[str]:
-        return sorted(versions, key=lambda n: (versions[n].manifest.created_at, versions[n].loaded_at, n), reverse=True)
+    @staticmethod
+    def _newest_first(versions: dict[str, LoadedVersion]) -> list[str]:
+        """The same order as `deployment.newest_first` (created_at, then name), so every replica agrees on "newest"."""
+        return sorted(versions, key=lambda n: (versions[n].manifest.created_at, n), reverse=True)
 
-    def load(self, name: str, weight: float | None = None) -> LoadedVersion:
-        """Check, load and warm `name` (blocking; call from the loader thread), then swap it in atomically."""
+    def _prepare(self, name: str) -> LoadedVersion:
+        """Check, load and warm `name` without serving it (blocking); its memory stays reserved until installed."""
         with self._lock:
-            if name in self.versions:
+            if name in self.versions or name in self._reserved:
                 raise VersionConflict(f"version {name} is already loaded; unload it first to reload it")
-            if name in self._loading:
-                raise VersionConflict(f"version {name} is already being loaded")
-            if weight is not None and not 0 <= weight <= 1:
-                raise VersionError(f"weight {weight} is the new version's share of traffic: give a number from 0 to 1")
             path = version_dir(self.registry, name)
             try:
                 cost = estimate_bytes(path, read_manifest(path))
-            except VersionError:
+            except VersionError as exc:
+                self.rejected[name] = str(exc)
                 raise
             except OSError as exc:
                 raise VersionError(f"version {name}: cannot read its files: {exc}") from None
@@ -129,75 +160,140 @@ class ServiceState:
             self._reserved[name] = cost
         try:
             version = load_version(self.registry, name, self.settings.warmup_query, self.settings.device)
-        except VersionError as exc:
+        except Exception as exc:
+            with self._lock:
+                self._reserved.pop(name, None)
+            if not isinstance(exc, VersionError):  # an unexpected failure still only rejects this version
+                exc = VersionError(f"version {name}: load failed: {exc}")
             self.rejected[name] = str(exc)
             self.metrics.loads.labels("rejected").inc()
-            raise
-        except Exception as exc:  # an unexpected failure still only rejects this version
-            self.rejected[name] = f"version {name}: load failed: {exc}"
-            self.metrics.loads.labels("rejected").inc()
-            raise VersionError(self.rejected[name]) from exc
+            raise exc from None
         finally:
             with self._lock:
                 self._loading.discard(name)
-                self._reserved.pop(name, None)
-        with self._lock:
-            before = self.split()
-            versions = dict(self.versions)
-            versions[name] = version
-            self.versions, self.order = versions, self._newest_first(versions)
-            self.rejected.pop(name, None)
-            self.requests.setdefault(name, 0)
-            if weight is not None:  # the new version's share; the current arms keep their ratios in the rest
-                base = {n: w * (1 - weight) for n, w in before.items()}
-                weights = {**base, name: weight}
-                self.ab.set_split(weights if sum(weights.values()) > 0 else {name: 1.0}, self.order)
-            self._note_swap(before)
         self.metrics.loads.labels("loaded").inc()
-        self.metrics.index_size.labels(name).set(version.index.ntotal)
-        self.metrics.version_bytes.labels(name).set(version.cost_bytes)
         return version
 
-    def unload(self, name: str) -> None:
+    def _discard(self, staged: dict[str, LoadedVersion]) -> None:
         with self._lock:
-            if name not in self.versions:
-                raise VersionNotFound(f"version {name} is not loaded (loaded: {', '.join(self.order) or 'none'})")
-            remaining = [n for n in self.order if n != name]
-            if not remaining:
-                raise VersionConflict(f"{name} is the only loaded version; load another before unloading it")
-            split = self.split()
-            if split.get(name, 0) > 0 and not any(split.get(n, 0) > 0 for n in remaining):
-                raise VersionConflict(f"{name} takes all traffic; promote another version before unloading it")
-            before = split
-            self.ab.forget(name, remaining)
-            versions = dict(self.versions)
-            versions.pop(name)
-            self.versions, self.order = versions, remaining
-            self._note_swap(before)
-        self.metrics.index_size.remove(name)
-        self.metrics.version_bytes.remove(name)
+            for name in staged:
+                self._reserved.pop(name, None)
 
-    def set_split(self, weights: dict[str, float]) -> dict[str, float]:
+    def _install(self, deployment: DeploymentManifest, staged: dict[str, LoadedVersion]) -> None:
+        """Serve `deployment`: its versions (loaded ones kept, staged ones added) and split, in one swap."""
         with self._lock:
             before = self.split()
-            try:
-                self.ab.set_split(weights, self.order)
-            except KeyError as exc:
-                raise VersionNotFound(exc.args[0]) from None
-            except ValueError as exc:
-                raise VersionError(str(exc)) from None
+            versions = {n: staged.get(n) or self.versions[n] for n in deployment.versions if n in staged or n in self.versions}
+            dropped = set(self.versions) - set(versions)
+            self.versions, self.order = versions, self._newest_first(versions)
+            self.ab.install(deployment.split, deployment.previous_split)
+            self.deployment = deployment
+            for name in staged:
+                self._reserved.pop(name, None)
+                self.rejected.pop(name, None)
+                self.requests.setdefault(name, 0)
             self._note_swap(before)
-            return self.split()
+        for name, version in staged.items():
+            self.metrics.index_size.labels(name).set(version.index.ntotal)
+            self.metrics.version_bytes.labels(name).set(version.cost_bytes)
+        for name in dropped:
+            self.metrics.index_size.remove(name)
+            self.metrics.version_bytes.remove(name)
 
-    def rollback(self) -> dict[str, float]:
-        with self._lock:
-            before = self.split()
+    def _apply(self, desired: DeploymentManifest, staged: dict[str, LoadedVersion], partial: bool = False) -> bool:
+        """Load what `desired` lacks here and serve it; on a failure keep serving the current deployment.
+
+        With `partial` (startup, when nothing serves yet) the versions that load are served and the others reported.
+        """
+        staged = dict(staged)
+        errors: list[str] = []
+        for name in desired.versions:
+            if name in staged or name in self.versions:
+                continue
             try:
-                self.ab.rollback(self.order)
-            except LookupError as exc:
-                raise VersionConflict(str(exc)) from None
-            self._note_swap(before)
-            return self.split()
+                staged[name] = self._prepare(name)
+            except VersionError as exc:
+                errors.append(str(exc))
+                if not partial:
+                    break
+        self.desired_generation = max(desired.generation, self.desired_generation or 0)
+        if errors and not partial:
+            self._discard(staged)
+            self._failed_generation = desired.generation
+            self.sync_error = (f"generation {desired.generation} not applied, still serving generation "
+                               f"{self.deployment.generation}: {errors[0]}")
+            self.metrics.sync_failures.inc()
+            logger.error("%s", self.sync_error)
+            return False
+        self._install(desired, staged)
+        self.sync_error = ("; ".join(f"not serving: {e}" for e in errors)) if errors else None
+        if errors:
+            logger.error("generation %d served without some versions: %s", desired.generation, self.sync_error)
+        self.metrics.generation.set(desired.generation)
+        return True
+
+    def change(self, kind: str, name: str | None = None, weight: float | None = None,
+               weights: dict[str, float] | None = None, exist_ok: bool = False) -> None:
+        """Record one admin change in the registry and serve it here (blocking; run it on the loader thread).
+
+        A load is checked and warmed here before anything is recorded, so a version this replica rejects never
+        reaches the others. With `exist_ok` (watch mode) a version already deployed is not an error.
+        """
+        if kind == "load" and weight is not None and not 0 <= weight <= 1:
+            raise VersionError(f"weight {weight} is the new version's share of traffic: give a number from 0 to 1")
+        staged = {name: self._prepare(name)} if kind == "load" and name not in self.versions else {}
+        if kind == "load" and not staged and not exist_ok:
+            raise VersionConflict(f"version {name} is already loaded; unload it first to reload it")
+        try:
+            with dep.locked(self.registry):
+                current = dep.read_deployment(self.registry) or self.deployment
+                order = dep.newest_first(self.registry, current.versions)
+                if kind == "load" and exist_ok and name in current.versions:
+                    new = current
+                elif kind == "load":
+                    new = dep.with_load(current, name, weight, order)
+                elif kind == "split":
+                    new = dep.with_split(current, weights or {}, order)
+                elif kind == "rollback":
+                    new = dep.with_rollback(current, order)
+                elif kind == "unload":
+                    new = dep.with_unload(current, name, order)
+                else:
+                    raise ValueError(f"unknown change {kind!r}")
+                if new is not current:
+                    dep.write_deployment(self.registry, new)
+                    self._file_seen = self._file_signature()
+        except BaseException:
+            self._discard(staged)
+            raise
+        logger.info("deployment generation %d: %s", new.generation, new.updated_by or kind)
+        self._apply(new, staged)
+
+    def sync(self) -> None:
+        """Follow the registry: apply a deployment recorded elsewhere (blocking; run it on the loader thread)."""
+        signature = self._file_signature()
+        if signature is None or signature == self._file_seen:
+            return
+        try:
+            desired = dep.read_deployment(self.registry)
+        except VersionError as exc:
+            self.sync_error = str(exc)
+            return
+        self._file_seen = signature
+        if desired is None:
+            return
+        self.desired_generation = desired.generation
+        if desired.generation in (self.deployment.generation, self._failed_generation):
+            return
+        logger.info("registry deployment generation %d (%s): applying", desired.generation, desired.updated_by)
+        self._apply(desired, {})
+
+    def _file_signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = dep.deployment_path(self.registry).stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def _note_swap(self, before: dict[str, float]) -> None:
         if self.split() != before:
@@ -236,12 +332,24 @@ class ServiceState:
         ]
         return VersionsResponse(versions=infos, split=self.split(), previous_split=self.ab.previous,
                                 arm_requests=dict(self.ab.arm_requests), feedback=self.feedback.summary(),
-                                rejected=dict(self.rejected), loading=sorted(self._loading))
+                                rejected=dict(self.rejected), loading=sorted(self._loading),
+                                generation=self.deployment.generation, desired_generation=self.desired_generation,
+                                sync_error=self.sync_error)
 
-    # ------------------------------------------------------------------ watch mode
-    def _watch(self) -> None:
+    # ------------------------------------------------------------------ background threads
+    def _follow(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            try:
+                self.loader.submit(self.sync).result()
+            except RuntimeError:  # the loader was shut down: the service is stopping
+                return
+            except Exception:  # the follower must outlive a bad poll
+                logger.exception("sync: registry poll failed")
+
+    def _watch(self, interval: float) -> None:
+        """Watch mode: deploy every new version whose manifest appears (once per manifest change)."""
         seen: dict[str, float] = {}
-        while not self._stop.wait(self.settings.watch_interval_s):
+        while not self._stop.wait(interval):
             try:
                 for name in discover(self.registry):
                     if name in self.versions or name in self._loading:
@@ -252,8 +360,10 @@ class ServiceState:
                     seen[name] = mtime
                     logger.info("watch: new version %s", name)
                     try:
-                        self.loader.submit(self.load, name).result()
+                        self.loader.submit(self.change, "load", name, None, None, True).result()
                     except VersionError as exc:
                         logger.error("watch: not serving %s: %s", name, exc)
+            except RuntimeError:
+                return
             except Exception:  # the watcher must outlive a bad poll (e.g. a dir removed mid-scan)
                 logger.exception("watch: registry poll failed")

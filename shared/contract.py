@@ -191,6 +191,10 @@ class VersionsResponse(BaseModel):
     )
     rejected: dict[str, str] = Field(default_factory=dict, description="versions that failed to load, with the reason")
     loading: list[str] = Field(default_factory=list, description="versions being loaded and warmed right now")
+    generation: int = Field(default=0, description="generation of the registry deployment this replica serves "
+                            "(0: none recorded yet)")
+    desired_generation: int | None = Field(default=None, description="the registry's latest generation, as last read")
+    sync_error: str | None = Field(default=None, description="why this replica does not serve the latest generation")
 
 
 def _not_a_bool(value: Any) -> Any:

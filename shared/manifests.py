@@ -33,6 +33,19 @@ class RetrieverManifest(_Manifest):
     files: dict[str, str] = Field(default_factory=dict, description="sha256 of every file, by relative path")
 
 
+class DeploymentManifest(_Manifest):
+    """`REGISTRY/deployment.json`: the deployment every replica converges on, written only by the admin routes
+    and `rarft deploy` (atomically, under a lock). `generation` grows by one per change, so a replica knows
+    whether it serves the latest state."""
+
+    generation: int = Field(ge=0)
+    versions: list[str] = Field(description="versions to load, in the order they were deployed")
+    split: dict[str, float] | None = Field(default=None, description="traffic weights (normalised); None = newest takes all")
+    previous_split: dict[str, float] | None = Field(default=None, description="the split `rollback` restores")
+    updated_at: str = Field(default_factory=utc_now)
+    updated_by: str = Field(default="", description="the change and where it came from, e.g. 'split on host:pid'")
+
+
 class DataManifest(_Manifest):
     """`DATA/manifest.json`: the benchmark or a loaded problem set, split leakage-safely."""
 

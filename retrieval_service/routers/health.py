@@ -18,8 +18,11 @@ async def healthz() -> dict:
 
 @router.get("/readyz")
 async def readyz(state: StateDep) -> JSONResponse:
-    """200 once a loaded version (which passed its warm-up query) holds traffic; 503 before."""
-    if state.ready():
-        return JSONResponse({"status": "ready", "split": state.split()})
+    """200 once a loaded version (which passed its warm-up query) holds traffic; 503 before. Both name the
+    deployment generation served and, when this replica lags the registry, why."""
+    sync = {"generation": state.deployment.generation, "desired_generation": state.desired_generation,
+            "sync_error": state.sync_error}
+    if state.ready():  # a replica behind the registry still serves its old deployment: ready, and says so
+        return JSONResponse({"status": "ready", "split": state.split(), **sync})
     return JSONResponse({"status": "not ready", "detail": "no loaded version holds traffic yet",
-                         "rejected": state.rejected}, status_code=503)
+                         "rejected": state.rejected, **sync}, status_code=503)

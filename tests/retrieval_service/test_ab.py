@@ -9,6 +9,10 @@ import httpx
 import pytest
 
 from retrieval_service.ab import ABRouter, key_point
+from retrieval_service.deployment import effective_split, with_load, with_rollback, with_split, with_unload
+from retrieval_service.registry import VersionConflict
+from shared.manifests import DeploymentManifest
+from shared.versions import VersionNotFound
 from tests.fixtures.service import build_small_version, demo_rows
 
 TOKEN = "ab-token"
@@ -21,18 +25,34 @@ def test_key_point_is_stable_and_uniform():
     assert 0.45 < sum(p < 0.5 for p in points) / len(points) < 0.55
 
 
-def test_router_weights_stickiness_and_rollback():
+def test_deployment_changes_weights_stickiness_and_rollback():
+    order = ["v1", "v0"]  # newest first
+    d = DeploymentManifest(generation=0, versions=["v0", "v1"])
+    assert effective_split(d, order) == {"v1": 1.0}
+    d = with_split(d, {"v0": 3, "v1": 1}, order)
+    assert d.generation == 1 and effective_split(d, order) == {"v0": 0.75, "v1": 0.25}
     ab = ABRouter()
-    loaded = ["v1", "v0"]  # newest first
-    assert ab.effective(loaded) == {"v1": 1.0}
-    ab.set_split({"v0": 3, "v1": 1}, loaded)
-    assert ab.effective(loaded) == {"v0": 0.75, "v1": 0.25}
-    arms = Counter(ab.choose(f"key-{i}", loaded) for i in range(4000))
+    ab.install(d.split, d.previous_split)
+    arms = Counter(ab.choose(f"key-{i}", order) for i in range(4000))
     assert 0.70 < arms["v0"] / 4000 < 0.80
-    assert {ab.choose("same-key", loaded) for _ in range(20)} == {ab.choose("same-key", loaded)}
-    assert ab.rollback(loaded) == {"v1": 1.0} and ab.previous == {"v0": 0.75, "v1": 0.25}
-    with pytest.raises(KeyError):
-        ab.set_split({"v9": 1.0}, loaded)
+    assert {ab.choose("same-key", order) for _ in range(20)} == {ab.choose("same-key", order)}
+    # the arm is a pure function of (key, weights): a second router (another replica) agrees on every key
+    other = ABRouter()
+    other.install(d.split, None)
+    assert all(other.choose(f"key-{i}", order) == ab.choose(f"key-{i}", order) for i in range(200))
+    back = with_rollback(d, order)
+    assert back.generation == 2 and back.split == {"v1": 1.0} and back.previous_split == {"v0": 0.75, "v1": 0.25}
+    with pytest.raises(VersionNotFound):
+        with_split(d, {"v9": 1.0}, order)
+    with pytest.raises(VersionConflict, match="nothing|no previous"):
+        with_rollback(DeploymentManifest(generation=0, versions=["v0"]), ["v0"])
+    loaded = with_load(d, "v2", 0.2, order)  # the new arm takes its share, the others keep their 3:1 ratio
+    assert loaded.versions == ["v0", "v1", "v2"] and loaded.split == pytest.approx({"v0": 0.6, "v1": 0.2, "v2": 0.2})
+    with pytest.raises(VersionConflict, match="already deployed"):
+        with_load(loaded, "v2", None, order)
+    with pytest.raises(VersionConflict, match="promote another"):
+        with_unload(with_split(d, {"v0": 1}, order), "v0", order)
+    assert with_unload(d, "v1", order).split == {"v0": 1.0}
 
 
 @pytest.fixture(scope="module")

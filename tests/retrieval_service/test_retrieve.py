@@ -3,6 +3,8 @@ real MiniLM + real FAISS (one server for the module)."""
 
 from __future__ import annotations
 
+import shutil
+
 import httpx
 import pytest
 
@@ -15,8 +17,10 @@ D0 = DEMO_ROWS[0][1]  # "A train travels 120 km in 2 hours. ..."
 
 
 @pytest.fixture(scope="module")
-def url(small_registry):
-    server = start_live_server(small_registry, admin_token=TOKEN)
+def url(small_registry, tmp_path_factory):
+    registry = tmp_path_factory.mktemp("retrieve-registry")  # its own copy: feedback is stored in the registry
+    shutil.copytree(small_registry / "v0", registry / "v0")
+    server = start_live_server(registry, admin_token=TOKEN)
     yield server.url
     server.stop()
 

@@ -37,7 +37,8 @@ class RARFTConfig(GRPOConfig):
     # ------------------------------------------------------------------------------------------ retrieval
     retrieval_url: str | None = field(
         default=None,
-        metadata={"help": "Base URL of the retrieval service (e.g. http://127.0.0.1:8000). Unset: plain GRPO."},
+        metadata={"help": "Base URL of the retrieval service (e.g. http://127.0.0.1:8000), or several replicas of one "
+                          "registry as URL1,URL2 (calls take turns and fail over). Unset: plain GRPO."},
     )
     retrieval_k: int = field(default=4, metadata={"help": "Demonstrations retrieved per problem (top-k)."})
     demo_budget_tokens: int = field(
@@ -117,9 +118,12 @@ class RARFTConfig(GRPOConfig):
 
     def __post_init__(self) -> None:
         if self.retrieval_url is not None:
-            if not self.retrieval_url.startswith(("http://", "https://")):
-                raise ValueError(f"--retrieval-url {self.retrieval_url!r} must start with http:// or https://")
-            self.retrieval_url = self.retrieval_url.rstrip("/")
+            from trainer.client import split_urls
+
+            try:
+                self.retrieval_url = ",".join(split_urls(self.retrieval_url))
+            except ValueError as exc:
+                raise ValueError(f"--retrieval-url: {exc}") from None
         if not 1 <= self.retrieval_k <= MAX_TOP_K:
             raise ValueError(f"--retrieval-k must be between 1 and {MAX_TOP_K}, got {self.retrieval_k}")
         if self.demo_budget_tokens < 0:

@@ -282,6 +282,8 @@ class RARFTTrainer(GRPOTrainer):
             metrics["retrieval/degraded"].append(float(sum(s["degraded"] for s in stats)))
             self.degraded_total += sum(s["degraded"] for s in stats)
             metrics["retrieval/degraded_total"].append(float(self.degraded_total))
+            if self.retrieval.client is not None and len(self.retrieval.client.urls) > 1:
+                metrics["retrieval/failovers_total"].append(float(self.retrieval.client.failovers))
         demos = [n for s in stats for n in s["num_demos"]]
         metrics["retrieval/with_demos"].append(sum(1 for n in demos if n) / max(1, len(demos)))
         metrics["retrieval/demos_per_prompt"].append(sum(demos) / max(1, len(demos)))
