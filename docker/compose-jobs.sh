@@ -38,7 +38,7 @@ distill() {
     return 0
 }
 
-deploy() {  # hot-deploy V1 into the running service through the admin route (token from RARFT_ADMIN_TOKEN)
+deploy() {  # hot-deploy V1 through the admin route (token from RARFT_ADMIN_TOKEN); with URL1,URL2 waits for every replica
     say "deploying $V1 to $URL"
     rarft deploy --url "$URL" load "$V1"
     rarft deploy --url "$URL" promote "$V1"

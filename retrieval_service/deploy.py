@@ -34,7 +34,8 @@ class DeployConfig(CommandConfig):
         json_schema_extra={"positional": True})
     targets: list[str] = Field(default_factory=list, json_schema_extra={"positional": True},
                                description="the version name (load, promote, unload) or NAME=WEIGHT items (split)")
-    url: str = Field(default="http://127.0.0.1:8000", description="service base URL")
+    url: str = Field(default="http://127.0.0.1:8000", description="service base URL; several replicas as URL1,URL2: "
+                     "the change goes to the first, and the command waits until every one serves it")
     registry: Path | None = Field(default=None, description="record the change in this registry's deployment.json "
                                   "instead of calling a service; every replica following the registry applies it")
     token: SecretStr | None = Field(default=None, description="admin bearer token (default: $RARFT_ADMIN_TOKEN, the "
@@ -125,16 +126,45 @@ def main(argv: list[str]) -> int:
         method, path, body = "POST", "/admin/unload", {"name": args.targets[0]}
     if method == "POST" and not token:
         raise UserError("admin actions need a token: pass --token or set RARFT_ADMIN_TOKEN")
-    url = args.url.rstrip("/") + path
+    urls = [u.strip().rstrip("/") for u in args.url.split(",") if u.strip()]
+    answer = _call(httpx, method, urls[0], path, body, headers, args)
+    if method == "POST" and len(urls) > 1:  # the others follow the registry: wait until each serves the change
+        answer = {"replicas": {urls[0]: answer, **_converged(httpx, urls[1:], answer["generation"], args)}}
+    elif len(urls) > 1:
+        answer = {"replicas": {u: _call(httpx, method, u, path, body, headers, args) for u in urls}}
+    print(json.dumps(answer, indent=2))
+    return 0
+
+
+def _call(httpx, method: str, url: str, path: str, body, headers: dict, args: DeployConfig) -> dict:
     try:
-        resp = httpx.request(method, url, json=body, headers=headers, timeout=args.timeout)
+        resp = httpx.request(method, url + path, json=body, headers=headers, timeout=args.timeout)
     except httpx.HTTPError as exc:
-        raise UserError(f"cannot reach the service at {args.url}: {exc}") from None
+        raise UserError(f"cannot reach the service at {url}: {exc}") from None
     if resp.status_code >= 400:
         try:
             detail = resp.json().get("detail", resp.text)
         except ValueError:
             detail = resp.text
-        raise UserError(f"{args.action} failed ({resp.status_code}): {detail}")
-    print(json.dumps(resp.json(), indent=2))
-    return 0
+        raise UserError(f"{args.action} failed ({resp.status_code}) at {url}: {detail}")
+    return resp.json()
+
+
+def _converged(httpx, urls: list[str], generation: int, args: DeployConfig) -> dict[str, dict]:
+    """Each replica's /versions once it serves `generation`; a replica that reports a sync error or times out fails."""
+    import time
+
+    deadline, out = time.monotonic() + args.timeout, {}
+    for url in urls:
+        while True:
+            status = _call(httpx, "GET", url, "/versions", None, {}, args)
+            if status.get("generation", 0) >= generation:
+                out[url] = status
+                break
+            if status.get("desired_generation", 0) and status["desired_generation"] >= generation and status.get("sync_error"):
+                raise UserError(f"{url} did not apply generation {generation}: {status['sync_error']}")
+            if time.monotonic() > deadline:
+                raise UserError(f"{url} still serves generation {status.get('generation')} after {args.timeout:.0f} s, "
+                                f"not {generation}; is it started with the same --registry?")
+            time.sleep(0.2)
+    return out

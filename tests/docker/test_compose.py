@@ -76,9 +76,10 @@ def stack(engine, images, tmp_path, tiny_data, tiny_policy):
     client, cmd, _ = engine
     name = f"rarfttest{uuid.uuid4().hex[:8]}"
     token = secrets.token_urlsafe(24)
-    port = free_port()
+    port, port_2 = free_port(), free_port()
     env_file = tmp_path / ".env"
-    env_file.write_text(f"RARFT_ADMIN_TOKEN={token}\nRARFT_PORT={port}\nBASE_IMAGE={engine[2]}\n")
+    env_file.write_text(f"RARFT_ADMIN_TOKEN={token}\nRARFT_PORT={port}\nRARFT_PORT_2={port_2}\nBASE_IMAGE={engine[2]}\n"
+                        "RARFT_RETRIEVAL_URLS=http://retrieval:8000,http://retrieval-2:8000\n")
     registry = tmp_path / "registry"
     build_small_version(registry, "v0-semantic", rows=demo_rows("a"))
     build_small_version(registry, "v1-distilled", rows=demo_rows("b"))
@@ -92,7 +93,7 @@ def stack(engine, images, tmp_path, tiny_data, tiny_policy):
         # v0 into the registry now; v1 later, while the service runs (the hot deploy under test).
         put_into_volume(client, f"{name}_registry", "rarft-trainer:latest", {"v0-semantic": registry / "v0-semantic"})
         put_into_volume(client, f"{name}_outputs", "rarft-trainer:latest", {"data": tiny_data, "policy": tiny_policy})
-        yield project, token, port, registry
+        yield project, token, (port, port_2), registry
     finally:
         project.down()
         left = project.leftovers(before)
@@ -103,15 +104,18 @@ def stack(engine, images, tmp_path, tiny_data, tiny_policy):
 def test_compose_stack_end_to_end(stack, engine):
     import httpx
 
-    project, token, port, registry = stack
+    project, token, (port, port_2), registry = stack
     client = engine[0]
-    url = f"http://127.0.0.1:{port}"
+    url, url_2 = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port_2}"
 
-    # init sees the artifacts in the volumes and skips every step; retrieval waits for it, then for health.
+    # init sees the artifacts in the volumes and skips every step; both replicas (the `replicas` profile's
+    # retrieval-2 too) wait for it, then for health.
     t0 = time.monotonic()
-    project.run("up", "--detach", "retrieval", timeout=300)
+    project.run("up", "--detach", "retrieval", "retrieval-2", timeout=300)
     (service,) = project.containers("retrieval")
-    assert wait_healthy(service, timeout=180) == "healthy", service.logs(tail=50).decode(errors="replace")
+    (replica,) = project.containers("retrieval-2")
+    for container in (service, replica):
+        assert wait_healthy(container, timeout=180) == "healthy", container.logs(tail=50).decode(errors="replace")
     print(f"stack up and healthy in {time.monotonic() - t0:.0f} s")
     (init,) = project.containers("init")
     assert init.attrs["State"]["ExitCode"] == 0 and b"skip:" in init.logs()
@@ -132,12 +136,12 @@ def test_compose_stack_end_to_end(stack, engine):
     code, out = service.exec_run(["python", "-c", "import os; print(os.getuid(), os.geteuid())"])
     assert code == 0 and out.decode().split() == [str(APP_UID), str(APP_UID)]
 
-    # The trainer container trains a few steps against the service container, by service URL.
+    # The trainer container trains a few steps against both replicas (RARFT_RETRIEVAL_URLS), by service URL.
     t0 = time.monotonic()
     proc = project.run(
         "run", "--rm", "-T", "trainer",
         "rarft", "train", "--model", "/data/outputs/policy", "--train", "/data/outputs/data/train.jsonl",
-        "--retrieval-url", "http://retrieval:8000", "--output-dir", "/data/outputs/runs/docker-test",
+        "--retrieval-url", "http://retrieval:8000,http://retrieval-2:8000", "--output-dir", "/data/outputs/runs/docker-test",
         "--max-steps", "2", "--num-generations", "2", "--per-device-train-batch-size", "4",
         "--max-completion-length", "24", "--demo-budget-tokens", "400", "--retrieval-k", "2",
         "--save-steps", "2", "--report-to", "none", "--disable-tqdm", "true",
@@ -145,8 +149,9 @@ def test_compose_stack_end_to_end(stack, engine):
     )
     files = volume_files(client, f"{project.name}_outputs", "rarft-trainer:latest", "runs/docker-test")
     assert any(f.endswith("trainer_state.json") for f in files), (files, proc.stdout[-2000:])
-    print(f"trainer container: 2 GRPO steps against http://retrieval:8000 in {time.monotonic() - t0:.0f} s")
-    assert httpx.get(f"{url}/versions", timeout=10).json()["arm_requests"].get("v0-semantic", 0) >= 1
+    print(f"trainer container: 2 GRPO steps against both replicas in {time.monotonic() - t0:.0f} s")
+    for u in (url, url_2):  # the client takes turns between the replicas
+        assert httpx.get(f"{u}/versions", timeout=10).json()["arm_requests"].get("v0-semantic", 0) >= 1
 
     # Hot deploy: v1 lands in the registry volume, then the admin route (via `rarft deploy` in the
     # deploy job's container) loads and promotes it; the service never restarts.
@@ -165,6 +170,11 @@ def test_compose_stack_end_to_end(stack, engine):
     assert r.json()["version"] == "v1-distilled"
     assert all(hit["demonstration"]["id"].startswith("b") for hit in r.json()["results"][0])
     print(f"hot deploy of v1 through the registry volume + admin route: {time.monotonic() - t0:.0f} s")
+    # the other replica follows the registry's deployment within its sync interval
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and httpx.get(f"{url_2}/versions", timeout=10).json()["generation"] != versions["generation"]:
+        time.sleep(0.2)
+    assert httpx.get(f"{url_2}/versions", timeout=10).json()["split"] == versions["split"]
     service.reload()
     assert service.attrs["State"]["StartedAt"] == started_at and service.attrs["RestartCount"] == 0
 

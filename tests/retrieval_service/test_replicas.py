@@ -4,6 +4,7 @@ trainer's client balancing across them and failing over when one dies."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -110,13 +111,22 @@ def test_a_split_sent_to_one_replica_reaches_all_and_arms_agree(replicas):
     assert set(per_replica[0]) == {"v0", "v1"}
 
 
+def test_rarft_deploy_to_several_urls_waits_until_each_serves_the_change(replicas, capsys):
+    _, urls, _ = replicas
+    assert rarft(["deploy", "--url", ",".join(urls), "--token", TOKEN, "split", "v0=1", "v1=3"]) == 0
+    answers = json.loads(capsys.readouterr().out)["replicas"]
+    assert list(answers) == urls
+    assert {a["generation"] for a in answers.values()} == {2}
+    assert all(a["split"] == {"v0": 0.25, "v1": 0.75} for a in answers.values())
+
+
 def test_a_change_recorded_in_the_registry_without_a_service_reaches_all(replicas, capsys):
     registry, urls, _ = replicas
     assert rarft(["deploy", "--registry", str(registry), "promote", "v0"]) == 0
     capsys.readouterr()
     generation = versions(urls[0])["generation"] + 1
     converge(urls, generation)
-    assert all(versions(u)["split"] == {"v0": 1.0} and versions(u)["previous_split"] == {"v0": 0.5, "v1": 0.5} for u in urls)
+    assert all(versions(u)["split"] == {"v0": 1.0} and versions(u)["previous_split"] == {"v0": 0.25, "v1": 0.75} for u in urls)
     assert {arm(u, "any-key") for u in urls} == {"v0"}
 
 
