@@ -90,24 +90,35 @@ def evaluate(rows: Sequence[Demonstration], generate: GenerateFn, render: Render
     if len(demos) != len(rows):
         raise UserError(f"retrieval returned {len(demos)} lists for {len(rows)} problems")
     prompts = [render(r.problem, d) for r, d in zip(rows, demos)]
-    completions = generate(prompts, k)
+    records = score_records(rows, demos, generate(prompts, k))
+    return {"summary": aggregate(records, k, pass_ks), "records": records}
+
+
+def score_records(rows: Sequence[Demonstration], demos: Sequence[Sequence[Demonstration]],
+                  completions: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
+    """One record per problem: its samples, which of them math-verify accepts, the demonstrations it was shown."""
     records = []
-    for row, ds, samples in zip(rows, demos, completions):
+    for row, ds, samples in zip(rows, demos, completions, strict=True):
         correct = [is_correct(s, row.answer) for s in samples]
         records.append({
             "id": row.id, "strategy": row.strategy, "wording": row.metadata.get("wording"), "answer": row.answer,
             "correct": correct,
             "demo_ids": [d.id for d in ds],
             "demo_same_strategy": [bool(row.strategy) and d.strategy == row.strategy for d in ds],
-            "completions": samples,
+            "completions": list(samples),
         })
+    return records
+
+
+def aggregate(records: Sequence[dict[str, Any]], k: int, pass_ks: Sequence[int] = (1,)) -> dict[str, Any]:
+    """The metrics of per-problem records: avg@k, pass@k (overall, per strategy, per wording), demo strategy-match."""
     summary = summarize(records, sorted(set(pass_ks) | {k}))
     with_demos = [r for r in records if r["demo_ids"]]
     summary["overall"]["demo_strategy_match"] = (
         sum(sum(r["demo_same_strategy"]) for r in with_demos) / max(1, sum(len(r["demo_ids"]) for r in with_demos))
         if with_demos else None
     )
-    return {"summary": summary, "records": records}
+    return summary
 
 
 def write_outputs(out: Path, result: dict[str, Any], meta: dict[str, Any], save_samples: bool = True) -> dict[str, Any]:

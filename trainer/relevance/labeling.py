@@ -4,6 +4,10 @@ For a subset of the train split, build candidate pools (semantic top-N of the cu
 bank rows), score every (query, candidate) pair with the policy (trainer.relevance.benefit: teacher-forced
 Δ log p of the verified solution, optionally the sampled success rate) and write one row per pair. The run
 is resumable: rerun the same command after an interruption and it continues where it stopped.
+
+Under `accelerate launch` the chunks of queries are shared among the processes (trainer.processes): each labels
+every N-th chunk into its own shard files, and the main process merges them after the last one finished. A chunk's
+pools and scores do not depend on which process labels it, so the file equals one process's, row for row.
 """
 
 from __future__ import annotations
@@ -85,7 +89,8 @@ def _select_queries(train, num: int, seed: int):
 
 
 def run_label(cfg: LabelConfig) -> dict[str, float]:
-    """Label (resuming when shards exist), write cfg.out, print and return the summary statistics."""
+    """Label (resuming when shards exist), write cfg.out, print and return the summary statistics (on the main
+    process; the others return {} once their shards are written)."""
     import torch
     from tqdm.auto import tqdm
 
@@ -93,11 +98,13 @@ def run_label(cfg: LabelConfig) -> dict[str, float]:
     from trainer.relevance.benefit import BenefitScorer, reduce, sampled_success
     from trainer.policy.loading import load_policy
     from shared.rows import by_id, read_split
+    from trainer.processes import processes
     from trainer.relevance.labels import ShardWriter, finalize, parts_dir, read_shards, separation_verdict, summarize_labels
 
     if cfg.out.exists() and not cfg.overwrite:
         raise UserError(f"{cfg.out} already exists; pass --overwrite to relabel")
-    if cfg.overwrite:
+    procs = processes(cfg.device)
+    if cfg.overwrite and procs.is_main:
         import shutil
 
         shutil.rmtree(parts_dir(cfg.out), ignore_errors=True)
@@ -106,22 +113,28 @@ def run_label(cfg: LabelConfig) -> dict[str, float]:
     bank = read_split(cfg.data, "bank")
     by_id(bank, "bank")
     queries = _select_queries(read_split(cfg.data, cfg.split), cfg.num_queries, cfg.seed)
-    writer = ShardWriter(cfg.out, _fingerprint(cfg))
+    if procs.is_main:  # the main process writes (or checks) the run's fingerprint before the others read it
+        ShardWriter(cfg.out, _fingerprint(cfg))
+    procs.wait()
+    writer = ShardWriter(cfg.out, _fingerprint(cfg), offset=procs.index, stride=procs.count)
     done = writer.done_queries()
     todo = [q for q in queries if q.id not in done]
-    if done:
+    if done and procs.is_main:
         print(f"resuming: {len(done)} of {len(queries)} queries already labelled in {writer.dir}")
+    procs.wait()  # every process has read the same shards (and numbered its own) before any writes a new one
+    chunks = procs.mine([todo[s:s + cfg.chunk_queries] for s in range(0, len(todo), cfg.chunk_queries)])
 
-    if todo:
-        model, tokenizer = load_policy(cfg.policy, device=cfg.device, dtype=cfg.dtype, flag="--policy")
+    if chunks:
+        model, tokenizer = load_policy(cfg.policy, device=procs.device, dtype=cfg.dtype, flag="--policy")
         scorer = BenefitScorer(model, tokenizer, cfg.batch_size, cfg.max_length, cfg.target_tokens or None,
                                cfg.chat_template_kwargs)
         semantic_search = _semantic_source(cfg, bank)
-        total_pairs = len(todo) * (1 + cfg.num_semantic + cfg.num_random)
-        bar = tqdm(total=total_pairs, desc="label", unit="pair", disable=not cfg.progress, smoothing=0.1)
+        mine = sum(len(c) for c in chunks)
+        total_pairs = mine * (1 + cfg.num_semantic + cfg.num_random)
+        bar = tqdm(total=total_pairs, desc="label", unit="pair", disable=not cfg.progress or not procs.is_main,
+                   smoothing=0.1)
         started = time.perf_counter()
-        for start in range(0, len(todo), cfg.chunk_queries):
-            chunk = todo[start:start + cfg.chunk_queries]
+        for chunk in chunks:
             semantic = semantic_search(chunk) if cfg.num_semantic > 0 else None
             pools = C.build_pools(chunk, bank, semantic, cfg.num_random, cfg.seed)
             pairs = [(p.query, None) for p in pools] + [(p.query, c.demo) for p in pools for c in p.candidates]
@@ -132,10 +145,14 @@ def run_label(cfg: LabelConfig) -> dict[str, float]:
             writer.write(_rows(pools, scores, successes, cfg.reduction, reduce))
         bar.close()
         elapsed = max(time.perf_counter() - started, 1e-9)
-        labels = len(todo) * (cfg.num_semantic + cfg.num_random)
-        print(f"labelled {len(todo)} queries in {elapsed:.1f} s: {labels / elapsed:.1f} labels/s "
-              f"({total_pairs} scored pairs with the baselines, {scorer.tokens_scored / elapsed:,.0f} tokens/s)")
+        labels = mine * (cfg.num_semantic + cfg.num_random)
+        who = f"process {procs.index + 1}/{procs.count}: " if procs.count > 1 else ""
+        print(f"{who}labelled {mine} queries in {elapsed:.1f} s: {labels / elapsed:.1f} labels/s "
+              f"({total_pairs} scored pairs with the baselines, {scorer.tokens_scored / elapsed:,.0f} tokens/s)", flush=True)
 
+    procs.wait()  # every process's shards are on disk
+    if not procs.is_main:
+        return {}  # the main process merges, writes and summarises
     rows = read_shards(writer.dir)
     checksum = finalize(cfg.out, rows)
     stats = summarize_labels(rows)

@@ -4,6 +4,10 @@ One row per (query, candidate). A run writes `<out>.parts/part-NNNNN.jsonl` atom
 queries; a rerun reads the shards, skips the queries they hold and continues. When every query is done the
 shards are merged into `<out>` (JSONL or parquet by suffix) through `datasets`, written to a temp name and
 renamed, and the shards are removed: a crash never leaves a half-written label file.
+
+Under several processes (trainer.processes) process p of N labels chunks p, p+N, p+2N, ... and writes them as
+part numbers base+p, base+p+N, ...: the files of all processes together are numbered by chunk, so the merged
+file holds the rows in the order one process writes them.
 """
 
 from __future__ import annotations
@@ -29,9 +33,13 @@ def parts_dir(out: Path) -> Path:
 
 
 class ShardWriter:
-    """Append-by-shard writer: each `write` is one atomic file, so an interrupted run loses at most a chunk."""
+    """Append-by-shard writer: each `write` is one atomic file, so an interrupted run loses at most a chunk.
 
-    def __init__(self, out: Path, fingerprint: dict[str, Any]) -> None:
+    `offset`/`stride` (process index / count) number this process's files base+offset, base+offset+stride, ...,
+    base being one past the highest part on disk when the writer is made (every process must make its writer
+    before any of them writes)."""
+
+    def __init__(self, out: Path, fingerprint: dict[str, Any], offset: int = 0, stride: int = 1) -> None:
         self.dir = parts_dir(out)
         self.dir.mkdir(parents=True, exist_ok=True)
         run = self.dir / RUN_FILE
@@ -45,7 +53,8 @@ class ShardWriter:
                 )
         else:
             atomic_write_text(run, json.dumps(fingerprint, indent=2, sort_keys=True) + "\n")
-        self.next = 1 + max((int(p.stem.split("-")[1]) for p in self.dir.glob("part-*.jsonl")), default=0)
+        self.stride = stride
+        self.next = 1 + max((int(p.stem.split("-")[1]) for p in self.dir.glob("part-*.jsonl")), default=0) + offset
 
     def done_queries(self) -> set[str]:
         return {row["query_id"] for row in read_shards(self.dir)}
@@ -55,12 +64,12 @@ class ShardWriter:
             return
         text = "".join(json.dumps(r, allow_nan=True) + "\n" for r in rows)
         atomic_write_text(self.dir / f"part-{self.next:05d}.jsonl", text)
-        self.next += 1
+        self.next += self.stride
 
 
 def read_shards(directory: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for part in sorted(Path(directory).glob("part-*.jsonl")):
+    for part in sorted(Path(directory).glob("part-*.jsonl"), key=lambda p: int(p.stem.split("-")[1])):
         rows.extend(json.loads(line) for line in part.read_text().splitlines() if line.strip())
     return rows
 

@@ -1,0 +1,26 @@
+"""Helpers of the trainer tests: `rarft <command>` under `accelerate launch` with several CPU processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CPU_CONFIG = ROOT / "configs" / "accelerate" / "cpu_multi_process.yaml"
+
+
+def accelerate_rarft(args: list[str], num_processes: int = 2, timeout: float = 300.0) -> str:
+    """Run `accelerate launch --config_file cpu_multi_process.yaml --num_processes N -m shared.cli ARGS` to completion
+    (N gloo CPU ranks, one thread each, as the launcher sets them) and return its output; fail with it otherwise."""
+    from trainer.experiment.service import free_port
+
+    accelerate = Path(sys.executable).parent / "accelerate"
+    cmd = [str(accelerate), "launch", "--config_file", str(CPU_CONFIG), "--num_processes", str(num_processes),
+           "--main_process_port", str(free_port()), "-m", "shared.cli", *args]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"accelerate launch failed ({proc.returncode}):\n{output[-4000:]}"
+    return output
