@@ -23,7 +23,7 @@ from trainer.data.benchmark import GENERATOR
 from trainer.experiment.presets import Preset, check_command_args, to_flags
 from trainer.experiment.schema import Results
 from trainer.experiment.service import ServiceProcess
-from trainer.experiment.stages import StageRunner, run_rarft
+from trainer.experiment.stages import Launch, StageRunner, run_rarft
 
 V0, V1 = "v0", "v1"
 # arm -> (retriever version pinned during training, evaluation conditions: None = no retrieval). The conditions are
@@ -117,9 +117,13 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+LAUNCHED = ("train", "label", "eval")  # the stage commands that run under `accelerate launch` when one is given
+
+
 class Pipeline:
-    def __init__(self, preset: Preset, out: Path, log=print):
+    def __init__(self, preset: Preset, out: Path, log=print, launch: Launch | None = None):
         self.preset = preset
+        self.launch = launch
         self.out = Path(out)
         self.log = log
         self.data = self.out / "data"
@@ -133,7 +137,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------------------------------- helpers
     def rarft(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
-        run_rarft(args, self.logs / f"{name}.log", env=env)
+        run_rarft(args, self.logs / f"{name}.log", env=env, launch=self.launch if args[0] in LAUNCHED else None)
 
     def _artifact_stage(self, name: str, path: Path, args: list[str], inputs: Any, overwrite_flag: str = "--overwrite",
                         resume_partial: bool = False) -> dict[str, Any]:
@@ -247,6 +251,8 @@ class Pipeline:
         inputs = {"seed": seed, "train_args": train_args, "upstream": upstream,
                   "retrieval": {"pin": version, "retrieval_k": p.retrieval_k, "demo_budget_tokens": p.demo_budget_tokens,
                                 **p.retrieval_args} if version is not None else None}
+        if self.launch is not None:  # the process count changes the global batch (label and eval give the same output)
+            inputs["launch"] = self.launch.fingerprint()
 
         def fn() -> dict[str, Any]:
             if run_dir.exists():  # left by an interrupted or outdated run: its checkpoints must not mix with this one's
@@ -271,7 +277,10 @@ class Pipeline:
                      "--demo-budget-tokens", str(self.preset.demo_budget_tokens)]
 
         def fn() -> dict[str, Any]:
-            self._eval_in_process(name, args)
+            if self.launch is not None:
+                self.rarft(name, args)  # its own processes under accelerate launch
+            else:
+                self._eval_in_process(name, args)
             res = json.loads((out / "results.json").read_text())
             return {"out": str(out), "metrics": res["metrics"], "per_strategy": res["per_strategy"],
                     "per_wording": res.get("per_wording", {}), "per_problem": read_per_problem(out / "per_problem.csv"),

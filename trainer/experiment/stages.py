@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,15 +88,53 @@ def rarft_command(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "shared.cli", *args]
 
 
-def run_rarft(args: list[str], log_file: Path, env: dict[str, str] | None = None, timeout: float | None = None) -> None:
-    """Run one `rarft` subcommand to completion, its output in log_file; fail with the log's tail on error."""
+@dataclass(frozen=True)
+class Launch:
+    """`accelerate launch` in front of a stage's `rarft` command (the experiment's train, label and eval stages).
+
+    With a config file: `--config_file PATH` (and `--num_processes N` when given, overriding the file's). Without
+    one: `--multi_gpu --num_processes N`, which starts N processes on one machine: one per GPU, or gloo CPU ranks
+    where torch sees no GPU (accelerate's `--cpu` path would start one process only)."""
+
+    config_file: Path | None = None
+    num_processes: int | None = None
+
+    def prefix(self) -> list[str]:
+        import socket
+
+        cmd = [sys.executable, "-m", "accelerate.commands.launch"]
+        if self.config_file is not None:
+            cmd += ["--config_file", str(self.config_file)]
+        elif (self.num_processes or 1) > 1:
+            cmd += ["--multi_gpu"]
+        if self.num_processes is not None:
+            cmd += ["--num_processes", str(self.num_processes)]
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a free rendezvous port per stage
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        return cmd + ["--main_process_port", str(port), "-m", "shared.cli"]
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a training run's result depends on: the process count and the config's contents (not its path)."""
+        config = Path(self.config_file).read_text() if self.config_file is not None else None
+        return {"config": hashlib.sha256(config.encode()).hexdigest()[:16] if config else None,
+                "num_processes": self.num_processes}
+
+
+def run_rarft(args: list[str], log_file: Path, env: dict[str, str] | None = None, timeout: float | None = None,
+              launch: Launch | None = None) -> None:
+    """Run one `rarft` subcommand to completion (under `accelerate launch` with `launch`), its output in log_file;
+    fail with the log's tail on error."""
     log_file = Path(log_file)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **(env or {})}
+    prefix = launch.prefix() if launch is not None else None
+    command = prefix + list(args) if prefix else rarft_command(args)
+    shown = f"accelerate launch {' '.join(prefix[3:-2])} -m shared.cli " if prefix else "rarft "
     with open(log_file, "w") as fh:
-        fh.write("$ rarft " + " ".join(args) + "\n")
+        fh.write("$ " + shown + " ".join(args) + "\n")
         fh.flush()
-        proc = subprocess.Popen(rarft_command(args), stdout=fh, stderr=subprocess.STDOUT, env=full_env,
+        proc = subprocess.Popen(command, stdout=fh, stderr=subprocess.STDOUT, env=full_env,
                                 start_new_session=True)
         try:
             rc = proc.wait(timeout=timeout)
