@@ -337,33 +337,44 @@ class ServiceState:
                                 sync_error=self.sync_error)
 
     # ------------------------------------------------------------------ background threads
+    def _on_loader(self, fn, *args) -> bool:
+        """Run `fn` on the loader thread and wait; False once the service is stopping."""
+        try:
+            future = self.loader.submit(fn, *args)
+        except RuntimeError:  # the loader was shut down
+            return False
+        try:
+            future.result()
+        except VersionError as exc:
+            logger.error("%s", exc)
+        except Exception:  # the background threads must outlive a bad poll (e.g. a dir removed mid-scan)
+            if not self._stop.is_set():
+                logger.exception("registry poll failed")
+        return not self._stop.is_set()
+
     def _follow(self, interval: float) -> None:
         while not self._stop.wait(interval):
-            try:
-                self.loader.submit(self.sync).result()
-            except RuntimeError:  # the loader was shut down: the service is stopping
+            if not self._on_loader(self.sync):
                 return
-            except Exception:  # the follower must outlive a bad poll
-                logger.exception("sync: registry poll failed")
 
     def _watch(self, interval: float) -> None:
         """Watch mode: deploy every new version whose manifest appears (once per manifest change)."""
         seen: dict[str, float] = {}
         while not self._stop.wait(interval):
             try:
-                for name in discover(self.registry):
-                    if name in self.versions or name in self._loading:
-                        continue
+                names = discover(self.registry)
+            except OSError:  # a folder removed mid-scan: the next poll sees the registry settled
+                continue
+            for name in names:
+                if name in self.versions or name in self._loading:
+                    continue
+                try:
                     mtime = (self.registry / name / "manifest.json").stat().st_mtime
-                    if seen.get(name) == mtime:
-                        continue  # rejected before and unchanged since
-                    seen[name] = mtime
-                    logger.info("watch: new version %s", name)
-                    try:
-                        self.loader.submit(self.change, "load", name, None, None, True).result()
-                    except VersionError as exc:
-                        logger.error("watch: not serving %s: %s", name, exc)
-            except RuntimeError:
-                return
-            except Exception:  # the watcher must outlive a bad poll (e.g. a dir removed mid-scan)
-                logger.exception("watch: registry poll failed")
+                except OSError:
+                    continue  # removed mid-scan
+                if seen.get(name) == mtime:
+                    continue  # rejected before and unchanged since
+                seen[name] = mtime
+                logger.info("watch: new version %s", name)
+                if not self._on_loader(self.change, "load", name, None, None, True):
+                    return
