@@ -11,7 +11,9 @@ PYTEST_ARGS ?=
 $(BIN)/rarft: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# torch first and pinned: the CPU build; a bare `torch` requirement would pull a multi-GB CUDA build.
+	# torch first and pinned: the CPU build of the embedded default. pyproject.toml only asks for a range
+	# (torch>=2.6,<3, so vLLM's own pin can resolve on a GPU box), which this build satisfies: pip keeps it
+	# instead of pulling a multi-GB CUDA build. GPUs: pip install -e '.[gpu]' (README, "Qwen3 on GPUs").
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(BIN)/rarft

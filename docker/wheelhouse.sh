@@ -33,10 +33,12 @@ PY
 import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)
 PY
 
-constraints=()
+# pyproject.toml asks for a torch range; the CPU images take the CPU build the Makefile installs (TORCH to change it).
+echo "${TORCH:-torch==2.13.0}" > "$OUT/constraints-torch.txt"
+constraints=(-c "$OUT/constraints-torch.txt")
 if [[ -x .venv/bin/python ]]; then
     .venv/bin/python -m pip freeze --exclude-editable 2>/dev/null | grep -v -E '^(ra-rft|-e )' > "$OUT/constraints.txt" || true
-    constraints=(-c "$OUT/constraints.txt")
+    constraints+=(-c "$OUT/constraints.txt")
 fi
 
 # One joint resolution, so any subset (one extra) resolves from the same wheels. --find-links "$OUT"
