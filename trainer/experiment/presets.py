@@ -157,7 +157,10 @@ def get_preset(name: str, overrides: dict[str, Any] | None = None) -> Preset:
 
 
 def to_flags(args: dict[str, Any]) -> list[str]:
-    """`{"max_steps": 8, "verbose": True, "tags": ["a"]}` -> `--max-steps 8 --verbose --tags a`."""
+    """`{"max_steps": 8, "verbose": True, "tags": ["a"]}` -> `--max-steps 8 --verbose --tags a`; a mapping is one JSON
+    argument (`{"chat_template_kwargs": {"enable_thinking": False}}` -> `--chat-template-kwargs '{"enable_thinking": false}'`)."""
+    import json
+
     flags: list[str] = []
     for key, value in args.items():
         if value is None:
@@ -169,6 +172,8 @@ def to_flags(args: dict[str, Any]) -> list[str]:
             flags.append("--no-" + key.replace("_", "-"))
         elif isinstance(value, (list, tuple)):
             flags += [flag, *map(str, value)]
+        elif isinstance(value, dict):
+            flags += [flag, json.dumps(value)]
         else:
             flags += [flag, str(value)]
     return flags
