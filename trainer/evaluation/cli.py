@@ -29,6 +29,8 @@ def run(cfg: EvalConfig) -> dict:
 
     t0 = time.perf_counter()
     procs = processes(cfg.device)
+    if cfg.use_vllm:
+        _check_vllm(procs)
     rows = read_eval_problems(cfg.data, cfg.format, cfg.limit)
     if not rows:
         raise UserError("no problems to evaluate")
@@ -56,7 +58,16 @@ def run(cfg: EvalConfig) -> dict:
         print(f"resuming: {len(batches) - len(todo)} of {len(batches)} batches already evaluated in {parts}")
     procs.wait()  # every process has seen the same finished batches before any writes a new one
     mine = procs.mine(todo)
-    if mine:
+    if mine and cfg.use_vllm:
+        from shared.devices import resolve_dtype
+        from trainer.evaluation.vllm_sampling import make_vllm_generate_fn
+
+        generate = make_vllm_generate_fn(check_policy(cfg.model), tokenizer, temperature=cfg.temperature,
+                                         top_p=cfg.top_p, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed,
+                                         dtype=resolve_dtype(cfg.dtype, procs.device),
+                                         gpu_memory_utilization=cfg.vllm_gpu_memory_utilization,
+                                         tensor_parallel_size=cfg.vllm_tensor_parallel_size)
+    elif mine:
         policy, tokenizer = load_policy(cfg.model, device=procs.device, dtype=cfg.dtype)
         generate = make_generate_fn(policy, tokenizer, temperature=cfg.temperature, top_p=cfg.top_p,
                                     max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size, seed=cfg.seed,
@@ -92,6 +103,19 @@ def run(cfg: EvalConfig) -> dict:
     return payload
 
 
+def _check_vllm(procs) -> None:
+    """--use-vllm: installed, on a CUDA device, in one process (vLLM spreads a model over GPUs itself)."""
+    from trainer.evaluation.vllm_sampling import import_vllm
+
+    import_vllm()
+    if procs.count > 1:
+        raise UserError("--use-vllm runs one engine in one process: start `rarft eval` without accelerate launch "
+                        "(--vllm-tensor-parallel-size N spreads a large model over N GPUs)")
+    if not procs.device.startswith("cuda"):
+        raise UserError(f"--use-vllm needs a CUDA GPU and the device is {procs.device}; "
+                        "drop --use-vllm to sample with HF generate")
+
+
 def _fingerprint(cfg: EvalConfig) -> dict:
     """What decides the samples: a rerun with the same fingerprint resumes the finished batches. Not the process
     count, device, retrieval URL (its port changes between runs) or output options."""
@@ -99,7 +123,7 @@ def _fingerprint(cfg: EvalConfig) -> dict:
     from trainer.policy.loading import resolve_policy
 
     keep = ("model", "format", "k", "temperature", "top_p", "max_new_tokens", "batch_size", "limit", "seed",
-            "retriever_version", "retrieval_k", "demo_budget_tokens", "dtype", "chat_template_kwargs")
+            "retriever_version", "retrieval_k", "demo_budget_tokens", "dtype", "chat_template_kwargs", "use_vllm")
     out = {k: v for k, v in cfg.model_dump(mode="json").items() if k in keep}
     out["retrieval"] = cfg.retrieval_url is not None
     out["data_sha256"] = sha256_file(cfg.data)

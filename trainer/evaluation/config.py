@@ -37,6 +37,12 @@ class EvalConfig(CommandConfig):
     chat_template_kwargs: dict[str, Any] | None = Field(default=None, description="JSON keyword arguments of the "
                                                        "policy's chat template, e.g. '{\"enable_thinking\": false}' for Qwen3")
     save_samples: bool = Field(default=True, description="write every completion to samples.jsonl")
+    use_vllm: bool = Field(default=False, description="sample with a vLLM engine instead of HF generate (the gpu extra; "
+                           "one process on a CUDA GPU, not under accelerate launch)")
+    vllm_gpu_memory_utilization: float = Field(default=0.9, gt=0.0, le=1.0, description="with --use-vllm: fraction of "
+                                               "the GPU's memory vLLM may take (weights + KV cache)")
+    vllm_tensor_parallel_size: int = Field(default=1, ge=1, description="with --use-vllm: GPUs one engine spreads the "
+                                           "model over (tensor parallelism)")
 
     @model_validator(mode="after")
     def _check(self) -> EvalConfig:
