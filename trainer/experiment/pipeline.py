@@ -6,7 +6,8 @@
     -> retriever analysis (when the preset asks for it) -> report
 
 Layout of the run dir: data/ policy/ registry/{v0,v1}/ labels/ runs/<arm>-s<seed>/ eval/<arm>-s<seed>-<cond>/
-analysis/<version>/ logs/ stages/ report.md results.json figures/.
+analysis/<version>/ logs/ stages/ report.md results.json figures/. With `vary_warm_start` every seed has its own
+policy-s<seed>/, labels-s<seed>.jsonl and registry/v1-s<seed>/, and the warm start is evaluated per seed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,18 +46,47 @@ def cond_name(version: str | None) -> str:
     return version or "none"
 
 
+def base_eval_name(preset: Preset, seed: int) -> str:
+    return f"{BASE}-s{seed}" if preset.vary_warm_start else BASE
+
+
+@dataclass
+class WarmStart:
+    """A warm-started policy and the v1 distilled from its labels: one shared by every seed, or one per seed."""
+
+    policy: Path
+    v1: str  # its registry name
+    upstream: dict[str, Any]  # checksums the stages downstream of it are fingerprinted with
+    policy_out: dict[str, Any]
+    deployed: dict[str, Any]
+
+    def version(self, name: str | None) -> str | None:
+        """A condition's registry version: v1 is this warm start's own."""
+        return self.v1 if name == V1 else name
+
+
 def eval_seed(seed: int) -> int:
     return seed + EVAL_SEED_OFFSET
 
 
+def warm_start_suffixes(preset: Preset) -> dict[int, str]:
+    """seed -> the suffix of its warm start's stages and artifacts: '' for the one shared warm start."""
+    return {seed: (f"-s{seed}" if preset.vary_warm_start else "") for seed in preset.seeds}
+
+
 def planned_stages(preset: Preset) -> list[tuple[str, float]]:
     b = preset.budget_s
-    stages = [("data", b.get("data", 60)), ("policy", b.get("policy", 300)), ("retriever-v0", b.get("retriever", 30)),
-              ("service", b.get("service", 20)), ("label", b.get("label", 120)), ("distill", b.get("distill", 120)),
-              ("deploy", b.get("deploy", 10))]
+    suffixes = list(dict.fromkeys(warm_start_suffixes(preset).values()))
+    stages = [("data", b.get("data", 60))]
+    stages += [(f"policy{x}", b.get("policy", 300)) for x in suffixes]
+    stages += [("retriever-v0", b.get("retriever", 30)), ("service", b.get("service", 20))]
+    for x in suffixes:
+        stages += [(f"label{x}", b.get("label", 120)), (f"distill{x}", b.get("distill", 120)), (f"deploy{x}", b.get("deploy", 10))]
     for seed in preset.seeds:
         stages += [(f"train-{arm}-s{seed}", b.get("train", 120)) for arm in preset.arms]
-    stages += [(f"eval-{BASE}-{cond_name(c)}", b.get("eval", 60)) for c in BASE_CONDITIONS]
+    base_seeds = preset.seeds if preset.vary_warm_start else preset.seeds[:1]
+    stages += [(f"eval-{base_eval_name(preset, seed)}-{cond_name(c)}", b.get("eval", 60))
+               for seed in base_seeds for c in BASE_CONDITIONS]
     for seed in preset.seeds:
         for arm in preset.arms:
             stages += [(f"eval-{arm}-s{seed}-{cond_name(c)}", b.get("eval", 60)) for c in ARMS[arm][1]]
@@ -127,7 +158,6 @@ class Pipeline:
         self.out = Path(out)
         self.log = log
         self.data = self.out / "data"
-        self.policy = self.out / "policy"
         self.registry = self.out / "registry"
         self.labels = self.out / "labels" / "labels.jsonl"
         self.logs = self.out / "logs"
@@ -170,35 +200,25 @@ class Pipeline:
         self.out.mkdir(parents=True, exist_ok=True)
         data_out = self._artifact_stage("data", self.data, ["data", "--out", str(self.data), *to_flags(p.data_args)],
                                         inputs={**p.data_args, "generator": GENERATOR})
-        policy_out = self._artifact_stage(
-            "policy", self.policy, ["init-policy", "--data", str(self.data), "--out", str(self.policy), *to_flags(p.policy_args)],
-            inputs={"args": p.policy_args, "data": data_out["checksum"]})
+        suffixes = warm_start_suffixes(p)
+        policies = {x: self._policy(x, data_out) for x in dict.fromkeys(suffixes.values())}
         v0_out = self._artifact_stage(
             "retriever-v0", self.registry / V0,
             ["build-retriever", "--bank", str(self.data / "bank.jsonl"), "--out", str(self.registry / V0), *to_flags(p.build_args)],
             inputs={"args": p.build_args, "data": data_out["checksum"]})
         try:
             self.runner.run("service", self._start_service, resumable=False)
-            label_out = self._artifact_stage(
-                "label", self.labels, ["label", "--policy", str(self.policy), "--data", str(self.data), "--retriever",
-                                       str(self.registry / V0), "--out", str(self.labels), *to_flags(p.label_args)],
-                inputs={"args": p.label_args, "policy": policy_out["checksum"], "v0": v0_out["checksum"]}, resume_partial=True)
-            v1_out = self._artifact_stage(
-                "distill", self.registry / V1, ["distill", "--labels", str(self.labels), "--data", str(self.data), "--parent",
-                                                str(self.registry / V0), "--out", str(self.registry / V1), *to_flags(p.distill_args)],
-                inputs={"args": p.distill_args, "labels": label_out["checksum"]})
-            # Resumable: a rerun's fresh service already serves v1 (registry scan), so the first run's hot deploy stands.
-            deployed = self.runner.run("deploy", self._deploy_v1, inputs={"v1": v1_out["checksum"]},
-                                       verify=lambda o: V1 in [v["name"] for v in self._versions().get("versions", [])])
-            upstream = {"policy": policy_out["checksum"], "v0": v0_out["checksum"], "v1": v1_out["checksum"]}
-            train = {seed: {arm: self._train(arm, seed, upstream) for arm in p.arms} for seed in p.seeds}
-            evals = self._evaluate_all(train, upstream)
+            warm = {x: self._distil_v1(x, policy, policy_out, v0_out) for x, (policy, policy_out) in policies.items()}
+            units = {seed: warm[x] for seed, x in suffixes.items()}
+            train = {seed: {arm: self._train(arm, seed, units[seed]) for arm in p.arms} for seed in p.seeds}
+            evals = self._evaluate_all(train, units)
         finally:
             if self.service is not None:
                 self.service.stop()
                 self.log("service stopped")
-        analysis = self._analyse(upstream) if p.retriever_analysis else {}
-        self.results = self._collect(data_out, policy_out, deployed, train, evals, analysis, t0)
+        first = units[p.seeds[0]]
+        analysis = self._analyse(first) if p.retriever_analysis else {}
+        self.results = self._collect(data_out, first, train, evals, analysis, t0)
 
         results = self.results
 
@@ -219,29 +239,59 @@ class Pipeline:
         with RetrievalClient(self.service.url, timeout_s=10.0) as client:
             return client.versions().model_dump(mode="json")
 
-    def _deploy_v1(self) -> dict[str, Any]:
+    def _policy(self, suffix: str, data_out: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+        """The warm start of one unit: the shared one (suffix '') or seed s's own (init-policy --seed s)."""
+        p = self.preset
+        policy = self.out / f"policy{suffix}"
+        args = p.policy_args if not suffix else {**p.policy_args, "seed": int(suffix.removeprefix("-s"))}
+        out = self._artifact_stage(f"policy{suffix}", policy,
+                                   ["init-policy", "--data", str(self.data), "--out", str(policy), *to_flags(args)],
+                                   inputs={"args": args, "data": data_out["checksum"]})
+        return policy, out
+
+    def _distil_v1(self, suffix: str, policy: Path, policy_out: dict[str, Any], v0_out: dict[str, Any]) -> WarmStart:
+        """Label with this warm start, distil its v1 and hot-deploy it."""
+        p = self.preset
+        labels, v1 = self.labels.with_name(f"labels{suffix}.jsonl"), f"{V1}{suffix}"
+        distill_args = p.distill_args if not suffix else {**p.distill_args, "seed": int(suffix.removeprefix("-s"))}
+        label_out = self._artifact_stage(
+            f"label{suffix}", labels, ["label", "--policy", str(policy), "--data", str(self.data), "--retriever",
+                                       str(self.registry / V0), "--out", str(labels), *to_flags(p.label_args)],
+            inputs={"args": p.label_args, "policy": policy_out["checksum"], "v0": v0_out["checksum"]}, resume_partial=True)
+        v1_out = self._artifact_stage(
+            f"distill{suffix}", self.registry / v1, ["distill", "--labels", str(labels), "--data", str(self.data), "--parent",
+                                                     str(self.registry / V0), "--out", str(self.registry / v1),
+                                                     *to_flags(distill_args)],
+            inputs={"args": distill_args, "labels": label_out["checksum"]})
+        # Resumable: a rerun's fresh service already serves v1 (the registry's deployment), so the first hot deploy stands.
+        deployed = self.runner.run(f"deploy{suffix}", lambda: self._deploy(v1), inputs={"v1": v1_out["checksum"]},
+                                   verify=lambda o: v1 in [v["name"] for v in self._versions().get("versions", [])])
+        upstream = {"policy": policy_out["checksum"], "v0": v0_out["checksum"], "v1": v1_out["checksum"]}
+        return WarmStart(policy, v1, upstream, policy_out, deployed)
+
+    def _deploy(self, v1: str) -> dict[str, Any]:
         """Hot-load v1 into the running service (no restart); a rerun whose service loaded v1 at start skips the load."""
         assert self.service is not None
         before = [v["name"] for v in self._versions().get("versions", [])]
-        loaded_by = "already loaded when the service started (registry scan on a rerun)"
-        if V1 not in before:
-            self.rarft("deploy", ["deploy", "--url", self.service.url, "load", V1],
+        loaded_by = "already loaded when the service started (the registry's deployment, on a rerun)"
+        if v1 not in before:
+            self.rarft("deploy" + v1.removeprefix(V1), ["deploy", "--url", self.service.url, "load", v1],
                        env={"RARFT_ADMIN_TOKEN": self.service.admin_token})
             loaded_by = "rarft deploy load (hot, no restart)"
         after = self._versions()
         names = [v["name"] for v in after.get("versions", [])]
-        if V1 not in names or V0 not in names:
-            raise UserError(f"service should serve {V0} and {V1} after deploy; it serves {names}")
+        if v1 not in names or V0 not in names:
+            raise UserError(f"service should serve {V0} and {v1} after deploy; it serves {names}")
         return {"loaded_by": loaded_by, "versions_before": before, "versions": after}
 
-    def _train(self, arm: str, seed: int, upstream: dict[str, Any]) -> dict[str, Any]:
+    def _train(self, arm: str, seed: int, warm: WarmStart) -> dict[str, Any]:
         p = self.preset
-        version = ARMS[arm][0]
+        version, upstream = warm.version(ARMS[arm][0]), warm.upstream
         run_dir = self.out / "runs" / f"{arm}-s{seed}"
         train_args = dict(p.train_args)
         # A checkpoint at the last step keeps TRL's trainer_state.json (log_history: the reward curves).
         train_args.setdefault("save_steps", train_args.get("max_steps", 50))
-        args = ["train", "--model", str(self.policy), "--train", str(self.data / "rl.jsonl"), "--output-dir", str(run_dir),
+        args = ["train", "--model", str(warm.policy), "--train", str(self.data / "rl.jsonl"), "--output-dir", str(run_dir),
                 "--seed", str(seed), *to_flags(train_args)]
         if version is not None:
             args += ["--retrieval-url", self.service.url, *to_flags({TRAIN_PIN_FLAG: version, "retrieval_k": p.retrieval_k,
@@ -311,24 +361,28 @@ class Pipeline:
             finally:
                 httpx_logger.setLevel(level)
 
-    def _evaluate_all(self, train: dict[int, dict[str, Any]], upstream: dict[str, Any]) -> dict[str, Any]:
-        """The warm start once (the first seed's evaluation seed), every arm once per seed, each with an evaluation
-        seed that is never its training seed."""
-        first = eval_seed(self.preset.seeds[0])
-        evals: dict[str, Any] = {BASE: {str(self.preset.seeds[0]): {
-            cond_name(c): self._eval(f"eval-{BASE}-{cond_name(c)}", str(self.policy), c, first, upstream)
-            for c in BASE_CONDITIONS}}}
-        for arm in self.preset.arms:
+    def _evaluate_all(self, train: dict[int, dict[str, Any]], units: dict[int, WarmStart]) -> dict[str, Any]:
+        """The warm start once (the first seed's evaluation seed; per seed when each seed has its own), every arm
+        once per seed, each with an evaluation seed that is never its training seed."""
+        p = self.preset
+        evals: dict[str, Any] = {BASE: {}}
+        for seed in (p.seeds if p.vary_warm_start else p.seeds[:1]):
+            warm = units[seed]
+            evals[BASE][str(seed)] = {
+                cond_name(c): self._eval(f"eval-{base_eval_name(p, seed)}-{cond_name(c)}", str(warm.policy), warm.version(c),
+                                         eval_seed(seed), warm.upstream)
+                for c in BASE_CONDITIONS}
+        for arm in p.arms:
             evals[arm] = {}
-            for seed in self.preset.seeds:
-                t = train[seed][arm]
+            for seed in p.seeds:
+                t, warm = train[seed][arm], units[seed]
                 evals[arm][str(seed)] = {
-                    cond_name(c): self._eval(f"eval-{arm}-s{seed}-{cond_name(c)}", t["model"], c, eval_seed(seed),
-                                             {"model": t["checksum"], **upstream})
+                    cond_name(c): self._eval(f"eval-{arm}-s{seed}-{cond_name(c)}", t["model"], warm.version(c), eval_seed(seed),
+                                             {"model": t["checksum"], **warm.upstream})
                     for c in ARMS[arm][1]}
         return evals
 
-    def _analyse(self, upstream: dict[str, Any]) -> dict[str, Any]:
+    def _analyse(self, warm: WarmStart) -> dict[str, Any]:
         """`rarft eval-retriever` on the held-out test queries: v1 beside v0, with the policy measuring top-k benefit,
         and, when the preset asks for it, nDCG@k against gold benefit labels of test queries labelled here (the
         distillation labels cover train queries only)."""
@@ -337,12 +391,13 @@ class Pipeline:
         test_labels = self.out / "analysis-labels" / "test-labels.jsonl"
         # The policy's benefit@k of each version's top-k is measured with the test labels (the full preset); the quick
         # one reports the retrievers' strategy-match only, which needs no policy forward passes.
-        policy = ["--policy", str(self.policy)] if p.test_label_queries else []
-        args = ["eval-retriever", "--retriever", str(self.registry / V1), "--compare", str(self.registry / V0),
+        upstream = warm.upstream
+        policy = ["--policy", str(warm.policy)] if p.test_label_queries else []
+        args = ["eval-retriever", "--retriever", str(self.registry / warm.v1), "--compare", str(self.registry / V0),
                 "--data", str(self.data), "--split", p.eval_split, *policy, "--out", str(out), "--overwrite",
                 *to_flags(p.retriever_eval_args)]
         label_args = {k: v for k, v in p.label_args.items() if k not in ("num_queries", "split")}
-        label = ["label", "--policy", str(self.policy), "--data", str(self.data), "--retriever", str(self.registry / V0),
+        label = ["label", "--policy", str(warm.policy), "--data", str(self.data), "--retriever", str(self.registry / V0),
                  "--split", p.eval_split, "--num-queries", str(p.test_label_queries), "--out", str(test_labels),
                  *to_flags(label_args)]
 
@@ -360,10 +415,10 @@ class Pipeline:
                                                        "label_args": label_args, **upstream},
                                verify=lambda o: (Path(o["out"]) / "results.json").is_file())
 
-    def _collect(self, data_out, policy_out, deployed, train, evals, analysis, t0) -> Results:
+    def _collect(self, data_out, warm: WarmStart, train, evals, analysis, t0) -> Results:
         from trainer.experiment.results import build_results
 
         return build_results(
-            preset=self.preset, out=self.out, data_dir=self.data, policy_dir=self.policy, registry=self.registry,
-            deployed=deployed, train=train, evals=evals, analysis=analysis,
+            preset=self.preset, out=self.out, data_dir=self.data, policy_dir=warm.policy, registry=self.registry,
+            v1_name=warm.v1, deployed=warm.deployed, train=train, evals=evals, analysis=analysis,
             timings=self.runner.timings, started_at=t0)

@@ -40,7 +40,7 @@ def design_section(results: Results) -> list[str]:
     """The comparison as fixed before the run (from the preset's arms), stated before any number."""
     st = results.statistic
     statistic = (f"{st.kind} ({st.n_resamples} resamples), {int(100 * st.confidence)}% percentile CIs, {st.p_value}; "
-                 f"{st.correction}" if st else "paired bootstrap")
+                 f"{st.correction}" + (f"; a seed is {st.seeds}" if st.seeds else "") if st else "paired bootstrap")
     out = ["## The comparison, fixed before the numbers", "",
            f"Metric: {results.primary_metric or 'avg@k'} on the {split_name(results)}. "
            f"Statistic: {statistic}. The verdict is the CI's, never the point estimate.", ""]

@@ -13,6 +13,10 @@ from trainer.evaluation.metrics import mean_and_spread
 from trainer.experiment.presets import Preset
 from trainer.experiment.schema import Results, RetrieverRow
 
+SEED_UNITS = {  # what one resampled seed is, so the report says which variation its CIs cover
+    False: "RL training and evaluation seeds; every seed shares one warm start and one v1, so the CI does not cover them",
+    True: "a warm start (init-policy --seed), its labels and v1, RL training and evaluation, all seeded by the seed",
+}
 N_RESAMPLES = 10_000  # bootstrap resamples per comparison (the study design asks for at least 10,000)
 
 
@@ -95,7 +99,8 @@ def retriever_rows(retrievers: dict[str, dict[str, float]], k: int) -> list[Retr
     return rows
 
 
-def build_results(*, preset: Preset, out: Path, data_dir: Path, policy_dir: Path, registry: Path, deployed: dict[str, Any],
+def build_results(*, preset: Preset, out: Path, data_dir: Path, policy_dir: Path, registry: Path, v1_name: str = "v1",
+                  deployed: dict[str, Any],
                   train: dict[int, dict[str, Any]], evals: dict[str, Any], analysis: dict[str, Any],
                   timings: dict[str, Any], started_at: float) -> Results:
     from trainer.experiment.comparisons import planned_comparisons, run_comparisons
@@ -105,8 +110,8 @@ def build_results(*, preset: Preset, out: Path, data_dir: Path, policy_dir: Path
     avg_key = next((k for k in keys if k.startswith("avg@")), keys[0] if keys else None)
     comparisons = run_comparisons(evals, preset.arms, template_clusters(data_dir / f"{preset.eval_split}.jsonl"), N_RESAMPLES)
     versions = {}
-    for v in ("v0", "v1"):
-        m = _read(registry / v / "manifest.json")
+    for v, folder in (("v0", "v0"), ("v1", v1_name)):  # with a warm start per seed: the first seed's v1
+        m = _read(registry / folder / "manifest.json")
         if m:
             versions[v] = {k: m.get(k) for k in ("name", "encoder_path", "index_type", "dim", "num_demonstrations",
                                                   "bank_checksum", "created_at", "parent_version", "labels_checksum",
@@ -136,7 +141,7 @@ def build_results(*, preset: Preset, out: Path, data_dir: Path, policy_dir: Path
         "design": [{"name": c.name, "kind": c.kind, "question": c.question, "arm": list(c.arm), "baseline": list(c.baseline)}
                    for c in planned_comparisons(preset.arms)],
         "statistic": {"kind": "paired per-problem difference of avg@k, hierarchical bootstrap over seeds, then "
-                      "templates, then problems", "n_resamples": N_RESAMPLES, "confidence": 0.95,
+                      "templates, then problems", "seeds": SEED_UNITS[preset.vary_warm_start], "n_resamples": N_RESAMPLES, "confidence": 0.95,
                       "p_value": "one-sided, H1: difference > 0", "correction": "Holm over the secondary comparisons"},
         "comparisons": comparisons,
         "retrievers": retrievers,

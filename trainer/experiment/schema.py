@@ -50,6 +50,7 @@ class DesignEntry(_Model):
 
 class Statistic(_Model):
     kind: str = "paired bootstrap"
+    seeds: str = Field(default="", description="what one resampled seed varies (the warm start or only RL and evaluation)")
     n_resamples: int
     confidence: float = 0.95
     p_value: str = ""

@@ -99,3 +99,29 @@ def test_tiny_experiment_end_to_end_and_resume(tmp_path, capsys):
                       "eval-ra-rft-s0-v1", "analysis"}
     assert rerun["table"] == results["table"]
     assert "reused" in second
+
+
+def test_a_warm_start_per_seed(tmp_path, capsys):
+    """vary_warm_start (the full preset's): each seed trains from its own warm start and retrieves from the v1
+    distilled from that warm start's labels; the warm start is evaluated per seed, and the comparisons pair by seed."""
+    from trainer.experiment.cli import main
+
+    out = tmp_path / "run"
+    overrides = {"vary_warm_start": True, "retriever_analysis": False, "test_label_queries": 0}
+    assert main(["--preset", "tiny", "--out", str(out), "--overrides", json.dumps(overrides)]) == 0
+    capsys.readouterr()
+    results = json.loads((out / "results.json").read_text())
+    policies = [json.loads((out / f"policy-s{s}" / "rarft_policy.json").read_text()) for s in (0, 1)]
+    assert [p["config"]["seed"] for p in policies] == [0, 1]
+    assert (out / "registry" / "v1-s0" / "manifest.json").is_file() and (out / "registry" / "v1-s1" / "manifest.json").is_file()
+    assert not (out / "policy").exists() and not (out / "registry" / "v1").exists()
+    for seed in (0, 1):
+        base = json.loads((out / "eval" / f"base-s{seed}-v1" / "results.json").read_text())
+        assert base["retrieval"]["versions_served"] == {f"v1-s{seed}": 8}
+        arm = json.loads((out / "eval" / f"ra-rft-s{seed}-v1" / "results.json").read_text())
+        assert arm["retrieval"]["versions_served"] == {f"v1-s{seed}": 8}
+        log = (out / "logs" / f"train-ra-rft-s{seed}.log").read_text()
+        assert f"policy-s{seed}" in log and f"v1-s{seed}" in log
+    assert all(r["seeds"] == ["0", "1"] for r in results["table"])  # the warm start too, per seed
+    assert "a warm start" in results["statistic"]["seeds"]
+    assert "a seed is a warm start" in (out / "report.md").read_text()

@@ -12,14 +12,19 @@ from trainer.experiment.service import ServiceProcess
 
 def test_planned_stages_cover_every_arm_seed_and_condition():
     full = get_preset("full")
+    assert full.vary_warm_start  # each seed its own warm start, labels and v1
     names = [n for n, _ in planned_stages(full)]
-    assert names[:7] == ["data", "policy", "retriever-v0", "service", "label", "distill", "deploy"]
+    assert names[:6] == ["data", "policy-s0", "policy-s1", "policy-s2", "retriever-v0", "service"]
+    assert names[6:9] == ["label-s0", "distill-s0", "deploy-s0"] and "deploy-s2" in names
     assert sum(n.startswith("train-") for n in names) == len(full.seeds) * len(ARMS)
     assert "eval-ra-rft-s2-v1" in names and "eval-ra-rft-s1-v0" in names and "eval-semantic-s1-v0" in names
-    assert "eval-base-none" in names and "eval-base-v1" in names and "eval-grpo-s0-v0" not in names
+    assert {"eval-base-s0-none", "eval-base-s2-v1"} <= set(names) and "eval-grpo-s0-v0" not in names
     assert names[-2:] == ["analysis", "report"] and len(names) == len(set(names))
     quick = get_preset("quick")
-    assert not any(n.startswith("train-semantic") for n, _ in planned_stages(quick)) and quick.arms == ["grpo", "ra-rft"]
+    names = [n for n, _ in planned_stages(quick)]
+    assert names[:7] == ["data", "policy", "retriever-v0", "service", "label", "distill", "deploy"]  # one shared warm start
+    assert "eval-base-none" in names and "eval-base-v1" in names
+    assert not any(n.startswith("train-semantic") for n in names) and quick.arms == ["grpo", "ra-rft"]
 
 
 def test_model_dir_and_reward_curve_from_checkpoint(tmp_path):
