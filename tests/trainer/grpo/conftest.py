@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,22 @@ FAST = dict(per_device_train_batch_size=4, num_generations=2, max_completion_len
 
 
 @pytest.fixture(scope="session")
-def trainer_registry(tiny_data: Path, minilm, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Registry with v0 and v1: two disjoint slices of the tiny bank, so a prompt shows which version served it."""
+def _trainer_versions(tiny_data: Path, minilm, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from shared.rows import read_rows
 
     bank = read_rows(Path(tiny_data) / "bank.jsonl")
-    registry = tmp_path_factory.mktemp("trainer-registry")
+    registry = tmp_path_factory.mktemp("trainer-versions")
     build_small_version(registry, "v0", rows=bank[:40], encoder=minilm)
     build_small_version(registry, "v1", rows=bank[40:80], encoder=minilm)
+    return registry
+
+
+@pytest.fixture
+def trainer_registry(_trainer_versions: Path, tmp_path: Path) -> Path:
+    """Registry with v0 and v1: two disjoint slices of the tiny bank, so a prompt shows which version served it.
+    A copy per test: the service records admin changes (deployment.json) and feedback in its registry."""
+    registry = tmp_path / "trainer-registry"
+    shutil.copytree(_trainer_versions, registry)
     return registry
 
 
