@@ -14,7 +14,6 @@ import pytest
 
 from shared.artifacts import verify_checksums
 from shared.cli import main as rarft
-from tests.trainer.grpo.conftest import trainer_registry  # noqa: F401  (the fixture: v0 and v1 over the tiny bank)
 
 pytestmark = pytest.mark.slow
 NAME = "smollm2-135m-instruct"
