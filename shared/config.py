@@ -60,6 +60,15 @@ def _is_mapping(annotation: Any) -> bool:
     return get_origin(ann) is dict or (isinstance(ann, type) and issubclass(ann, BaseModel))
 
 
+def _json_or_text(raw: str) -> Any:
+    """A mapping flag's JSON, or the text itself for the model to accept (a config type may take a plain string,
+    such as a source path) or to refuse with a one-line error naming the flag."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
 def renamed(*old_names: str) -> dict[str, Any]:
     """`Field(json_schema_extra=renamed("version"))`: the option's former names, accepted for one release with a
     deprecation line (as flag, env var and config key)."""
@@ -116,7 +125,7 @@ def build_parser(model: type[BaseModel], prog: str, description: str | None = No
         elif _is_list(field.annotation):
             kwargs["nargs"] = "*"
         elif _is_mapping(field.annotation):
-            kwargs["type"] = json.loads
+            kwargs["type"] = _json_or_text
             kwargs["metavar"] = "JSON"
         elif get_origin(ann) is Literal:
             kwargs["choices"] = list(get_args(ann))

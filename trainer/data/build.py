@@ -17,6 +17,7 @@ from shared.errors import UserError
 from shared.manifests import DataManifest
 from trainer.data.benchmark import EVAL_SPLITS, GENERATOR, SPLITS, generate_benchmark
 from shared.rows import write_rows
+from shared.text import problem_hash
 from trainer.data.splits import check_no_leakage, exact_copies, leakage_report
 from trainer.data.strategies import STRATEGY_NAMES
 from trainer.data.themes import THEME_NAMES
@@ -122,32 +123,82 @@ def scaled_sizes(sizes: Mapping[str, int], available: int) -> dict[str, int]:
     return scaled
 
 
-def build_from_source(out: Path, source: str, fmt: str | None, columns: Mapping[str, str] | None, split: str,
-                      sizes: Mapping[str, int], seed: int, semantic: str | None = None, k: int = 4,
-                      config: Mapping[str, Any] | None = None, subset: str | None = None) -> DataManifest:
-    """Split a real problem set (file or hub dataset) leakage-safely into the five splits (bank/train/rl/dev/test)."""
+def _own_split(name: str, spec: Any, claimed: dict[str, str]) -> tuple[list[Demonstration], str]:
+    """One split read whole from its own source: duplicates and problems an earlier split holds are dropped and
+    counted; `spec.size` keeps the first rows in source order."""
+    from trainer.data.loaders import load_problems
+    from trainer.data.splits import dedupe
+
+    rows, summary = load_problems(spec.source, spec.format, spec.columns, spec.split, spec.subset)
+    rows, duplicates = dedupe(rows)
+    summary.drop("duplicate problems", duplicates)
+    kept = []
+    for row in rows:
+        owner = claimed.get(problem_hash(row.problem))
+        if owner is None:
+            kept.append(row)
+        else:
+            summary.drop(f"problems {owner} holds", 1)
+    if spec.size is not None:
+        summary.drop("beyond its size", max(0, len(kept) - spec.size))
+        kept = kept[: spec.size]
+    if not kept:
+        raise UserError(f"--{name}-source {spec.source}: no rows left for {name} ({summary.line()})")
+    return kept, f"{name}: {summary.line()}"
+
+
+def build_from_sources(out: Path, pooled: Any | None, own: Mapping[str, Any], sizes: Mapping[str, int], seed: int,
+                       semantic: str | None = None, k: int = 4,
+                       config: Mapping[str, Any] | None = None) -> DataManifest:
+    """A data dir from real problem sets: each split in `own` read whole from its own source (an official test
+    set stays as it is), the rest drawn leakage-safely from `pooled`. Sources are `SourceSpec`s.
+
+    Test is read first, then dev, rl, train, bank: a problem an earlier split holds is dropped from every later
+    one, so no training or bank row repeats an evaluation problem whichever corpus it came from."""
     from trainer.data.loaders import load_problems
     from trainer.data.splits import dedupe, split_rows
 
-    rows, summary = load_problems(source, fmt, columns, split, subset)
-    distinct, duplicates = dedupe(rows)
-    summary.drop("duplicate problems", duplicates)
-    wanted = scaled_sizes(sizes, len(distinct))
-    splits, _ = split_rows(distinct, wanted, seed)
-    summary.drop("not needed for the requested sizes", len(distinct) - sum(len(v) for v in splits.values()))
-    print(summary.line())
+    splits: dict[str, list[Demonstration]] = {}
+    claimed: dict[str, str] = {}
+    lines = []
+    for name in reversed(SPLITS):
+        if name in own:
+            splits[name], line = _own_split(name, own[name], claimed)
+            claimed.update((problem_hash(r.problem), name) for r in splits[name])
+            lines.append(line)
+    drawn = [name for name in SPLITS if name not in own]
+    if drawn:
+        rows, summary = load_problems(pooled.source, pooled.format, pooled.columns, pooled.split, pooled.subset)
+        distinct, duplicates = dedupe(rows)
+        summary.drop("duplicate problems", duplicates)
+        fresh = [r for r in distinct if problem_hash(r.problem) not in claimed]
+        summary.drop("problems a split with its own source holds", len(distinct) - len(fresh))
+        wanted = scaled_sizes({n: sizes[n] for n in drawn}, len(fresh))
+        parts, _ = split_rows(fresh, wanted, seed)
+        summary.drop("not needed for the requested sizes", len(fresh) - sum(len(v) for v in parts.values()))
+        splits.update(parts)
+        lines.append(("" if not own else f"{', '.join(drawn)}: ") + summary.line())
+    splits = {name: splits[name] for name in SPLITS}
+    ids = [r.id for part in splits.values() for r in part]
+    if len(ids) != len(set(ids)):  # two sources numbered their rows alike: ids made unique with the split prefix
+        splits = {n: [r.model_copy(update={"id": f"{n}-{i:05d}"}) for i, r in enumerate(part)] for n, part in splits.items()}
+    check_no_leakage(splits)
     stats: dict[str, Any] = {"leakage": leakage_report(splits), "config": dict(config or {}),
-                             "loading": summary.line(), "requested_sizes": dict(sizes)}
+                             "loading": "; ".join(lines), "requested_sizes": dict(sizes),
+                             "exact_copies": exact_copies(splits, EVAL_SPLITS)}
     for name, part in splits.items():
         stats[name] = {"rows": len(part), "twins": 0}
     if semantic is not None and all(r.strategy for p in splits.values() for r in p):
         stats["semantic"] = _semantic_stats(semantic, splits, k)
+    origins = ([f"{n}={own[n].source}" for n in SPLITS if n in own]
+               + ([f"{'+'.join(drawn) if own else 'all'}={pooled.source}"] if drawn else []))
     with atomic_dir(Path(out), overwrite=True) as tmp:
         for name in SPLITS:
             write_rows(tmp / f"{name}.jsonl", splits[name])
         manifest = DataManifest(
-            generator=f"file:{source}", seed=seed, sizes={n: len(splits[n]) for n in SPLITS},
-            files=checksum_tree(tmp), strategies=sorted({r.strategy for p in splits.values() for r in p if r.strategy}),
+            generator="file:" + (pooled.source if drawn and not own else ", ".join(origins)), seed=seed,
+            sizes={n: len(splits[n]) for n in SPLITS}, files=checksum_tree(tmp),
+            strategies=sorted({r.strategy for p in splits.values() for r in p if r.strategy}),
             themes=sorted({r.theme for p in splits.values() for r in p if r.theme}), stats=stats,
         )
         write_manifest(tmp, manifest)

@@ -4,17 +4,46 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.config import CommandConfig, parse_command, renamed
 from shared.errors import UserError
 from shared.manifests import DataManifest
 from shared.models import EMBEDDED_ENCODER
+from trainer.data.benchmark import SPLITS
 from trainer.data.strategies import WORDINGS
 
 log = logging.getLogger(__name__)
+
+
+Format = Literal["gsm8k", "math", "aime", "demonstration"]
+
+
+class SourceSpec(BaseModel):
+    """Where one split's rows come from when it is kept as it is (an official test set, a bank from another corpus).
+    A plain string is the `source` alone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(description="file, glob, save_to_disk folder or hub dataset name (as --source)")
+    split: str = Field(default="train", description="split of a hub dataset or save_to_disk folder")
+    subset: str | None = Field(default=None, description="config (subset) of a hub dataset")
+    format: Format | None = Field(default=None, description="column preset (default: guessed from the columns)")
+    columns: dict[str, str] | None = Field(default=None, description="explicit {field: column} mapping")
+    size: int | None = Field(default=None, ge=1, description="keep only the first SIZE distinct problems, in source "
+                             "order (default: all of them)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: object) -> object:
+        return {"source": value} if isinstance(value, str) else value
+
+
+def _split_source(split: str) -> Any:
+    return Field(default=None, description=f"{split}.jsonl whole from its own source, kept as it is, instead of "
+                 "drawn from --source: a path or hub name, or JSON with source, split, subset, format, columns, size")
 
 
 class DataConfig(CommandConfig):
@@ -36,22 +65,38 @@ class DataConfig(CommandConfig):
     source: str | None = Field(default=None, description="instead of the benchmark, split this file (JSONL/JSON/parquet/CSV; a "
                                "glob such as 'data/*.parquet'; a datasets save_to_disk folder) "
                                "or hub dataset name leakage-safely")
-    format: Literal["gsm8k", "math", "aime", "demonstration"] | None = Field(
+    format: Format | None = Field(
         default=None, description="column preset for --source (default: guessed from the columns)")
     columns: dict[str, str] | None = Field(default=None, description="explicit column mapping for --source, JSON "
                                            "{field: column}, e.g. '{\"problem\": \"question\"}'")
     split: str = Field(default="train", description="split to read from a hub dataset or a save_to_disk folder --source")
     subset: str | None = Field(default=None, description="config (subset) of a hub dataset --source, e.g. main for openai/gsm8k")
+    bank_source: SourceSpec | None = _split_source("bank")
+    train_source: SourceSpec | None = _split_source("train")
+    rl_source: SourceSpec | None = _split_source("rl")
+    dev_source: SourceSpec | None = _split_source("dev")
+    test_source: SourceSpec | None = _split_source("test")
 
     @model_validator(mode="after")
     def _source_options(self) -> DataConfig:
         if self.source is None and (self.format or self.columns):
             raise ValueError("--format/--columns only apply with --source FILE")
+        own = self.split_sources()
+        if own and self.source is None and len(own) < len(SPLITS):
+            missing = [n for n in SPLITS if n not in own]
+            raise ValueError(f"--{'/--'.join(own)}-source given but nothing for {', '.join(missing)}: "
+                             f"add --source FILE to draw them from, or a --<split>-source for each")
         return self
+
+    def split_sources(self) -> dict[str, SourceSpec]:
+        """The splits that come whole from their own source, by split name."""
+        return {n: spec for n in SPLITS if (spec := getattr(self, f"{n}_source")) is not None}
 
     def identity(self) -> dict:
         """The options that decide the files' content: a rerun with the same identity reuses the dir."""
-        unset = {"subset"} if self.subset is None else set()  # data dirs built before --subset existed stay valid
+        # options added later are left out while unset, so data dirs built before they existed stay valid
+        unset = {"subset"} if self.subset is None else set()
+        unset |= {f"{n}_source" for n in SPLITS if getattr(self, f"{n}_source") is None}
         return self.model_dump(mode="json", exclude={"out", "overwrite", *unset})
 
 
@@ -118,11 +163,13 @@ def main(argv: list[str]) -> int:
             raise UserError(f"encoder path does not exist: {path} (or pass --no-semantic-check)")
     sizes = {"bank": cfg.bank_size, "train": cfg.train_size, "rl": cfg.rl_size, "dev": cfg.dev_size, "test": cfg.test_size}
     semantic = cfg.encoder if cfg.semantic_check else None
-    if cfg.source is not None:
-        from trainer.data.build import build_from_source
+    if cfg.source is not None or cfg.split_sources():
+        from trainer.data.build import build_from_sources
 
-        manifest = build_from_source(out, cfg.source, cfg.format, cfg.columns, cfg.split, sizes, cfg.seed,
-                                     semantic, cfg.k, cfg.identity(), cfg.subset)
+        pooled = None if cfg.source is None else SourceSpec(source=cfg.source, split=cfg.split, subset=cfg.subset,
+                                                             format=cfg.format, columns=cfg.columns)
+        manifest = build_from_sources(out, pooled, cfg.split_sources(), sizes, cfg.seed, semantic, cfg.k,
+                                      cfg.identity())
     else:
         manifest = build_dataset(out, cfg.seed, sizes, semantic, cfg.k, cfg.identity(), show_progress=True)
     _print_summary(manifest, out)

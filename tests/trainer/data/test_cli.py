@@ -77,6 +77,64 @@ def test_source_file_is_split_leakage_safely(tmp_path, capsys):
     assert len(problems) == len(set(problems)) == 6
 
 
+def test_splits_from_their_own_sources_keep_test_whole_and_never_leak_it(tmp_path, capsys):
+    """An official test set stays as it is (order, rows); a bank from another corpus; problems test or dev hold are
+    dropped from the pool and from the other sources, and the printout counts them."""
+    import datasets
+
+    def problem(i: int) -> dict:
+        return {"problem": f"What is {i} plus {i}?", "answer": str(2 * i)}
+
+    test_rows = [problem(i) for i in (7, 3, 11, 5)]  # an order no shuffle would keep
+    test_src = tmp_path / "official_test"
+    datasets.DatasetDict({"test": datasets.Dataset.from_list(test_rows)}).save_to_disk(str(test_src))
+    pool = tmp_path / "pool.jsonl"  # holds two test problems and one dev problem
+    pool.write_text("".join(json.dumps(problem(i)) + "\n" for i in range(3, 40)))
+    bank = tmp_path / "bank.csv"
+    datasets.Dataset.from_list([problem(i) for i in (5, 100, 101, 102)]).to_csv(str(bank), index=False)
+    out = tmp_path / "real"
+    code = rarft(["data", "--out", str(out), "--source", str(pool), "--format", "aime", "--no-semantic-check",
+                  "--train-size", "5", "--rl-size", "4", "--dev-size", "99",
+                  "--test-source", json.dumps({"source": str(test_src), "split": "test", "format": "aime"}),
+                  "--dev-source", json.dumps({"source": str(pool), "format": "aime", "size": 3}),
+                  "--bank-source", str(bank)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    got = {n: read_rows(out / f"{n}.jsonl") for n in ("bank", "train", "rl", "dev", "test")}
+    assert [r.problem for r in got["test"]] == [r["problem"] for r in test_rows]  # whole and in order
+    assert [r.answer for r in got["dev"]] == ["8", "12", "16"]  # first 3 of the pool after test's 3 and 5: 4, 6, 8
+    assert [r.answer for r in got["bank"]] == ["200", "202", "204"]  # 5 is a test problem
+    assert "problems test holds" in printed and "problems dev holds" not in printed.split("bank:")[1].split("\n")[0]
+    m = _manifest(out)
+    assert m.sizes == {"bank": 3, "train": 5, "rl": 4, "dev": 3, "test": 4}
+    assert not any(m.stats["leakage"].values())
+    assert m.generator.startswith("file:bank=") and f"test={test_src}" in m.generator
+    problems = [r.problem for rows in got.values() for r in rows]
+    assert len(problems) == len(set(problems)) and len({r.id for rows in got.values() for r in rows}) == len(problems)
+    # the same config reuses the dir; changing one split's source rebuilds it
+    assert rarft(["data", "--out", str(out), "--source", str(pool), "--format", "aime", "--no-semantic-check",
+                  "--train-size", "5", "--rl-size", "4", "--dev-size", "99",
+                  "--test-source", json.dumps({"source": str(test_src), "split": "test", "format": "aime"}),
+                  "--dev-source", json.dumps({"source": str(pool), "format": "aime", "size": 3}),
+                  "--bank-source", str(bank)]) == 0
+    assert "reusing it" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--test-source", "/nonexistent/test.jsonl"], "--test-source given but nothing for bank, train, rl, dev"),
+        (["--source", "x.jsonl", "--test-source", '{"path": "t.jsonl"}'], "--test-source"),
+        (["--source", "x.jsonl", "--dev-source", '{"source": "d.jsonl", "size": 0}'], "--dev-source"),
+    ],
+)
+def test_bad_split_sources_are_one_clear_line(tmp_path, capsys, argv, message):
+    assert rarft(["data", "--out", str(tmp_path / "x"), "--no-semantic-check", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "x").exists()
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
