@@ -39,6 +39,9 @@ def main(argv: list[str]) -> int:
     if not cfg.registry.is_dir():
         raise UserError(f"registry directory {cfg.registry} does not exist; build a version first: "
                         f"rarft build-retriever --bank BANK.jsonl --out {cfg.registry}/v0")
+    from shared.versions.index import check_index_device
+
+    check_index_device(cfg.index_device)  # before the service starts, not as every version's load error
     import uvicorn
 
     from retrieval_service.app import create_app

@@ -30,11 +30,12 @@ class MemoryBudgetExceeded(VersionError):
     status = 409
 
 
-def load_version(registry: Path, name: str, warmup_query: str, device: str = "auto") -> LoadedVersion:
+def load_version(registry: Path, name: str, warmup_query: str, device: str = "auto",
+                 index_device: str = "cpu") -> LoadedVersion:
     """Check and load REGISTRY/NAME, then answer one warm-up query; raises VersionError saying what is wrong."""
     from shared.devices import resolve_device
 
-    version = _load_checked(version_dir(registry, name), device=resolve_device(device))
+    version = _load_checked(version_dir(registry, name), device=resolve_device(device), index_device=index_device)
     try:
         scores, ids = version.search_batch([warmup_query], k=1)
     except Exception as exc:

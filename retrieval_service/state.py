@@ -159,7 +159,8 @@ class ServiceState:
             self._loading.add(name)
             self._reserved[name] = cost
         try:
-            version = load_version(self.registry, name, self.settings.warmup_query, self.settings.device)
+            version = load_version(self.registry, name, self.settings.warmup_query, self.settings.device,
+                                   self.settings.index_device)
         except Exception as exc:
             with self._lock:
                 self._reserved.pop(name, None)

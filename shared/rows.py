@@ -41,15 +41,21 @@ def write_rows(path: Path | str, rows: Iterable[Demonstration]) -> None:
     atomic_write_text(Path(path), dumps_rows(rows))
 
 
-def read_split(data_dir: Path | str, split: str) -> list[Demonstration]:
-    """Rows of DATA/<split>.jsonl, the layout `rarft data` writes; a missing or empty split is one UserError."""
-    path = Path(data_dir) / f"{split}.jsonl"
+def read_required_rows(path: Path | str, what: str, hint: str = "") -> list[Demonstration]:
+    """`read_rows` for an input a command cannot run without: a missing or empty file is one UserError naming it."""
+    path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path} not found: --data must be a directory written by `rarft data` (bank/train/rl/dev/test.jsonl)")
+        raise UserError(f"{what} not found: {path}" + (f" ({hint})" if hint else ""))
     rows = read_rows(path)
     if not rows:
-        raise UserError(f"{path} holds no rows")
+        raise UserError(f"{what} {path} holds no rows")
     return rows
+
+
+def read_split(data_dir: Path | str, split: str) -> list[Demonstration]:
+    """Rows of DATA/<split>.jsonl, the layout `rarft data` writes."""
+    return read_required_rows(Path(data_dir) / f"{split}.jsonl", f"split {split}",
+                              "--data must be a directory written by `rarft data` (bank/train/rl/dev/test.jsonl)")
 
 
 def by_id(rows: list[Demonstration], what: str) -> dict[str, Demonstration]:

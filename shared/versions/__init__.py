@@ -7,7 +7,7 @@ labelling, distillation and retriever evaluation search the same object in proce
 sentence-transformers are imported only when a version is built or loaded.
 """
 
-from shared.versions.build import build_version, read_bank
+from shared.versions.build import build_version
 from shared.versions.layout import (
     BANK_FILE,
     ENCODER_DIR,
@@ -24,6 +24,6 @@ from shared.versions.loaded import LoadedVersion, load_version, select
 
 __all__ = [
     "BANK_FILE", "ENCODER_DIR", "INDEX_FILE", "REQUIRED_FILES", "LoadedVersion", "VersionError", "VersionNotFound",
-    "build_version", "discover", "load_version", "open_version_dir", "read_bank", "read_manifest", "select",
+    "build_version", "discover", "load_version", "open_version_dir", "read_manifest", "select",
     "version_dir",
 ]

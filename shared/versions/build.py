@@ -21,19 +21,11 @@ from shared.devices import DEVICE_HELP
 from shared.errors import UserError
 from shared.manifests import RetrieverManifest
 from shared.models import EMBEDDED_ENCODER
-from shared.rows import read_rows, write_rows
+from shared.rows import read_required_rows, write_rows
 from shared.versions.index import INDEX_TYPES, IndexSpec, IndexType, build_index, embedding_dim, normalize, write_index
 from shared.versions.layout import BANK_FILE, ENCODER_DIR, INDEX_FILE
 
 logger = logging.getLogger(__name__)
-
-
-def read_bank(path: Path) -> list[Demonstration]:
-    """One Demonstration JSON per line; errors name the line and field to fix."""
-    rows = read_rows(path)
-    if not rows:
-        raise UserError(f"bank file {path} holds no demonstrations")
-    return rows
 
 
 def build_version(
@@ -59,7 +51,7 @@ def build_version(
     """
     out_dir = Path(out_dir)
     name = check_version_name(out_dir.name)
-    rows = read_bank(Path(bank)) if isinstance(bank, (str, Path)) else [
+    rows = read_required_rows(bank, "bank file") if isinstance(bank, (str, Path)) else [
         r if isinstance(r, Demonstration) else Demonstration.model_validate(r) for r in bank
     ]
     if not rows:

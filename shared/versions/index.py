@@ -17,6 +17,9 @@ from shared.errors import UserError
 
 IndexType = Literal["flat", "hnsw", "ivf", "ivfpq"]
 INDEX_TYPES: tuple[str, ...] = get_args(IndexType)
+IndexDevice = Literal["cpu", "gpu"]
+INDEX_DEVICE_HELP = ("where each version's FAISS index searches: cpu, or gpu (every GPU a faiss-gpu build sees; "
+                     "flat, ivf and ivfpq indexes, HNSW stays on the CPU; GPU memory is outside --memory-limit-mb)")
 
 
 class IndexSpec(BaseModel):
@@ -103,6 +106,35 @@ def read_index(path: Path):
     import faiss
 
     return faiss.read_index(str(path))
+
+
+def faiss_gpus() -> int:
+    """GPUs the installed faiss can use: 0 with faiss-cpu (the default install), which has no GPU code."""
+    import faiss
+
+    return int(faiss.get_num_gpus()) if hasattr(faiss, "get_num_gpus") else 0
+
+
+def check_index_device(device: str, flag: str = "--index-device") -> None:
+    """Fail before any load when the GPU is asked for and this faiss cannot use one."""
+    if device == "gpu" and faiss_gpus() == 0:
+        raise UserError(f"{flag} gpu: the installed faiss sees no GPU (faiss-cpu, or no CUDA device); install "
+                        f"faiss-gpu-cu12 in place of faiss-cpu (README, 'Qwen3 on GPUs') or use {flag} cpu")
+
+
+def to_index_device(index, device: str):
+    """The index as it will search: unchanged on the CPU, else cloned onto every GPU faiss sees (sharded), for banks
+    whose CPU search is the bottleneck. faiss has no GPU HNSW, so an HNSW index stays on the CPU."""
+    if device == "cpu":
+        return index
+    check_index_device(device)
+    import faiss
+
+    if isinstance(index, faiss.IndexHNSW):
+        return index
+    options = faiss.GpuMultipleClonerOptions()
+    options.shard = True  # each GPU holds a share of the vectors, so a bank larger than one GPU's memory fits
+    return faiss.index_cpu_to_all_gpus(index, co=options)
 
 
 def search(index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from shared.contract import Demonstration
 from shared.manifests import RetrieverManifest, utc_now
 from shared.text import normalize_problem
-from shared.versions.index import embedding_dim, normalize, read_index, search  # FAISS itself loads lazily
+from shared.versions.index import embedding_dim, normalize, read_index, search, to_index_device  # FAISS itself loads lazily
 from shared.versions.layout import (
     BANK_FILE,
     INDEX_FILE,
@@ -121,8 +121,9 @@ class LoadedVersion:
         return select(ids, scores, excluded, k)
 
 
-def load_version(path: Path | str, device: str = "cpu") -> LoadedVersion:
-    """Check and load the version folder at `path`; a VersionError says what is wrong.
+def load_version(path: Path | str, device: str = "cpu", index_device: str = "cpu") -> LoadedVersion:
+    """Check and load the version folder at `path` (encoder on `device`, index on `index_device`); a VersionError
+    says what is wrong.
 
     Served only after its files match their checksums and its index matches its bank and encoder.
     """
@@ -186,6 +187,7 @@ def load_version(path: Path | str, device: str = "cpu") -> LoadedVersion:
     enc_dim = int(embedding_dim(encoder))
     if enc_dim != index.d:
         raise VersionError(f"version {name}: encoder dimension {enc_dim} does not match index dimension {index.d}")
+    index = to_index_device(index, index_device)
 
     by_problem: dict[str, list[int]] = {}
     for i, problem in enumerate(problems):

@@ -32,6 +32,20 @@ def test_index_types_find_each_vector_itself(index_type):
     assert (ids[:, 0] == np.arange(50)).mean() >= 0.9 and scores[:, 0].max() <= 1.0001
 
 
+def test_a_gpu_index_without_faiss_gpu_is_one_line_before_serving(small_registry, capsys):
+    """faiss-cpu (this install) has no GPU code: asking for the GPU index fails before the service starts; the
+    default CPU index is what every other test serves."""
+    from shared.versions.index import faiss_gpus, to_index_device
+
+    if faiss_gpus():
+        pytest.skip("this faiss sees a GPU; the refusal is for CPU-only builds")
+    assert rarft(["serve", "--registry", str(small_registry), "--index-device", "gpu"]) == 2
+    err = capsys.readouterr().err
+    assert "--index-device gpu: the installed faiss sees no GPU" in err and len(err.strip().splitlines()) == 1
+    index = build_index(np.eye(4, dtype=np.float32))
+    assert to_index_device(index, "cpu") is index
+
+
 def test_build_retriever_cli_writes_a_checked_version(tmp_path, capsys):
     bank = tmp_path / "bank.jsonl"
     bank.write_text("".join(r.model_dump_json() + "\n" for r in demo_rows()))

@@ -11,22 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from shared.contract import Demonstration
-from shared.errors import UserError
-from shared.rows import read_rows
+from shared.rows import read_required_rows
 from trainer.prompting import render_prompt
 
 COLUMNS = ("id", "problem", "answer", "strategy", "theme")
-
-
-def read_train_rows(path: str | Path) -> list[Demonstration]:
-    """Demonstration rows of a JSONL file; a bad line is a one-line UserError naming the line."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"training file not found: {path} (give --train DATA/rl.jsonl from `rarft data`)")
-    rows = read_rows(path)
-    if not rows:
-        raise UserError(f"training file {path} has no rows")
-    return rows
 
 
 def problems_dataset(rows: list[Demonstration], tokenizer: Any, template_kwargs: dict[str, Any] | None = None) -> Any:
@@ -43,4 +31,4 @@ def problems_dataset(rows: list[Demonstration], tokenizer: Any, template_kwargs:
 def train_dataset(path: str | Path, tokenizer: Any, template_kwargs: dict[str, Any] | None = None) -> Any:
     """The RL rows as TRL's prompt dataset: each prompt pre-rendered by the policy's chat template (with
     `--chat_template_kwargs`), and re-rendered with demonstrations at rollout time (trainer.grpo.retrieval)."""
-    return problems_dataset(read_train_rows(path), tokenizer, template_kwargs)
+    return problems_dataset(read_required_rows(path, "training file", "give --train DATA/rl.jsonl from `rarft data`"), tokenizer, template_kwargs)
