@@ -68,7 +68,7 @@ def existing_manifest(out: Path, config: Mapping[str, Any]) -> DataManifest | No
         return None
     if manifest.stats.get("config") != dict(config) or verify_checksums(out, manifest.files):
         return None
-    if not config.get("source") and manifest.generator != GENERATOR:  # built by another benchmark version
+    if not manifest.generator.startswith("file:") and manifest.generator != GENERATOR:  # another benchmark version
         return None
     return manifest
 
