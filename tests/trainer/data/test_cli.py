@@ -120,6 +120,20 @@ def test_splits_from_their_own_sources_keep_test_whole_and_never_leak_it(tmp_pat
     assert "reusing it" in capsys.readouterr().out
 
 
+def test_every_split_from_its_own_source_needs_no_pool_and_is_reused(tmp_path, capsys):
+    files = {}
+    for n, name in enumerate(("bank", "train", "rl", "dev", "test")):
+        files[name] = tmp_path / f"{name}_src.jsonl"
+        files[name].write_text("".join(json.dumps({"problem": f"What is {10 * n + i} times 3?", "answer": str(3 * (10 * n + i))})
+                                       + "\n" for i in range(4)))
+    argv = ["data", "--out", str(tmp_path / "own"), "--no-semantic-check",
+            *[a for name, f in files.items() for a in (f"--{name}-source", str(f))]]
+    assert rarft(argv) == 0
+    assert _manifest(tmp_path / "own").sizes == {n: 4 for n in files}
+    capsys.readouterr()
+    assert rarft(argv) == 0 and "reusing it" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
