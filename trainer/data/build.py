@@ -123,28 +123,22 @@ def scaled_sizes(sizes: Mapping[str, int], available: int) -> dict[str, int]:
     return scaled
 
 
-def _own_split(name: str, spec: Any, claimed: dict[str, str]) -> tuple[list[Demonstration], str]:
-    """One split read whole from its own source: duplicates and problems an earlier split holds are dropped and
-    counted; `spec.size` keeps the first rows in source order."""
+def _read_source(spec: Any, claimed: Mapping[str, str]) -> tuple[list[Demonstration], Any]:
+    """A source's distinct problems that no split read before it holds, and its LoadSummary counting the rest."""
     from trainer.data.loaders import load_problems
     from trainer.data.splits import dedupe
 
     rows, summary = load_problems(spec.source, spec.format, spec.columns, spec.split, spec.subset)
     rows, duplicates = dedupe(rows)
     summary.drop("duplicate problems", duplicates)
-    kept = []
+    fresh = []
     for row in rows:
         owner = claimed.get(problem_hash(row.problem))
         if owner is None:
-            kept.append(row)
+            fresh.append(row)
         else:
-            summary.drop(f"problems {owner} holds", 1)
-    if spec.size is not None:
-        summary.drop("beyond its size", max(0, len(kept) - spec.size))
-        kept = kept[: spec.size]
-    if not kept:
-        raise UserError(f"--{name}-source {spec.source}: no rows left for {name} ({summary.line()})")
-    return kept, f"{name}: {summary.line()}"
+            summary.drop(f"problems {owner} holds")
+    return fresh, summary
 
 
 def build_from_sources(out: Path, pooled: Any | None, own: Mapping[str, Any], sizes: Mapping[str, int], seed: int,
@@ -155,29 +149,32 @@ def build_from_sources(out: Path, pooled: Any | None, own: Mapping[str, Any], si
 
     Test is read first, then dev, rl, train, bank: a problem an earlier split holds is dropped from every later
     one, so no training or bank row repeats an evaluation problem whichever corpus it came from."""
-    from trainer.data.loaders import load_problems
-    from trainer.data.splits import dedupe, split_rows
+    from trainer.data.splits import split_rows
 
     splits: dict[str, list[Demonstration]] = {}
     claimed: dict[str, str] = {}
     lines = []
     for name in reversed(SPLITS):
-        if name in own:
-            splits[name], line = _own_split(name, own[name], claimed)
-            claimed.update((problem_hash(r.problem), name) for r in splits[name])
-            lines.append(line)
+        if name not in own:
+            continue
+        spec = own[name]
+        rows, summary = _read_source(spec, claimed)
+        if spec.size is not None:  # the first rows in source order
+            summary.drop("beyond its size", max(0, len(rows) - spec.size))
+            rows = rows[: spec.size]
+        if not rows:
+            raise UserError(f"--{name}-source {spec.source}: no rows left for {name} ({summary.line()})")
+        splits[name] = rows
+        claimed.update((problem_hash(r.problem), name) for r in rows)
+        lines.append(f"{name}: {summary.line()}")
     drawn = [name for name in SPLITS if name not in own]
     if drawn:
-        rows, summary = load_problems(pooled.source, pooled.format, pooled.columns, pooled.split, pooled.subset)
-        distinct, duplicates = dedupe(rows)
-        summary.drop("duplicate problems", duplicates)
-        fresh = [r for r in distinct if problem_hash(r.problem) not in claimed]
-        summary.drop("problems a split with its own source holds", len(distinct) - len(fresh))
+        fresh, summary = _read_source(pooled, claimed)
         wanted = scaled_sizes({n: sizes[n] for n in drawn}, len(fresh))
         parts, _ = split_rows(fresh, wanted, seed)
         summary.drop("not needed for the requested sizes", len(fresh) - sum(len(v) for v in parts.values()))
         splits.update(parts)
-        lines.append(("" if not own else f"{', '.join(drawn)}: ") + summary.line())
+        lines.append((f"{', '.join(drawn)}: " if own else "") + summary.line())
     splits = {name: splits[name] for name in SPLITS}
     ids = [r.id for part in splits.values() for r in part]
     if len(ids) != len(set(ids)):  # two sources numbered their rows alike: ids made unique with the split prefix
@@ -190,13 +187,12 @@ def build_from_sources(out: Path, pooled: Any | None, own: Mapping[str, Any], si
         stats[name] = {"rows": len(part), "twins": 0}
     if semantic is not None and all(r.strategy for p in splits.values() for r in p):
         stats["semantic"] = _semantic_stats(semantic, splits, k)
-    origins = ([f"{n}={own[n].source}" for n in SPLITS if n in own]
-               + ([f"{'+'.join(drawn) if own else 'all'}={pooled.source}"] if drawn else []))
+    origins = [f"{n}={own[n].source}" for n in SPLITS if n in own] + ([f"{'+'.join(drawn)}={pooled.source}"] if drawn else [])
     with atomic_dir(Path(out), overwrite=True) as tmp:
         for name in SPLITS:
             write_rows(tmp / f"{name}.jsonl", splits[name])
         manifest = DataManifest(
-            generator="file:" + (pooled.source if drawn and not own else ", ".join(origins)), seed=seed,
+            generator="file:" + (", ".join(origins) if own else pooled.source), seed=seed,
             sizes={n: len(splits[n]) for n in SPLITS}, files=checksum_tree(tmp),
             strategies=sorted({r.strategy for p in splits.values() for r in p if r.strategy}),
             themes=sorted({r.theme for p in splits.values() for r in p if r.theme}), stats=stats,

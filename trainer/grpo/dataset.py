@@ -31,4 +31,5 @@ def problems_dataset(rows: list[Demonstration], tokenizer: Any, template_kwargs:
 def train_dataset(path: str | Path, tokenizer: Any, template_kwargs: dict[str, Any] | None = None) -> Any:
     """The RL rows as TRL's prompt dataset: each prompt pre-rendered by the policy's chat template (with
     `--chat_template_kwargs`), and re-rendered with demonstrations at rollout time (trainer.grpo.retrieval)."""
-    return problems_dataset(read_required_rows(path, "training file", "give --train DATA/rl.jsonl from `rarft data`"), tokenizer, template_kwargs)
+    rows = read_required_rows(path, "training file", "give --train DATA/rl.jsonl from `rarft data`")
+    return problems_dataset(rows, tokenizer, template_kwargs)

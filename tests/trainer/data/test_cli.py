@@ -104,7 +104,10 @@ def test_splits_from_their_own_sources_keep_test_whole_and_never_leak_it(tmp_pat
     assert [r.problem for r in got["test"]] == [r["problem"] for r in test_rows]  # whole and in order
     assert [r.answer for r in got["dev"]] == ["8", "12", "16"]  # first 3 of the pool after test's 3 and 5: 4, 6, 8
     assert [r.answer for r in got["bank"]] == ["200", "202", "204"]  # 5 is a test problem
-    assert "problems test holds" in printed and "problems dev holds" not in printed.split("bank:")[1].split("\n")[0]
+    bank_line = printed.split("bank:")[1].split(";")[0]  # the loading line joins each source's summary with "; "
+    pool_line = printed.split("train, rl:")[1].split("\n")[0]
+    assert "1 problems test holds" in bank_line and "dev holds" not in bank_line
+    assert "problems test holds" in pool_line and "3 problems dev holds" in pool_line  # the pool names each owner
     m = _manifest(out)
     assert m.sizes == {"bank": 3, "train": 5, "rl": 4, "dev": 3, "test": 4}
     assert not any(m.stats["leakage"].values())
