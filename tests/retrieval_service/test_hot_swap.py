@@ -127,3 +127,22 @@ def test_empty_registry_is_not_ready_until_a_load(live_server, tmp_path, small_r
     shutil.copytree(small_registry / "v0", tmp_path / "v0")
     assert admin(url, "load", {"name": "v0", "weight": 1.0}).status_code == 200
     still_serves(url)
+
+
+def test_a_registry_the_service_cannot_write_refuses_changes_and_keeps_serving(live_server, registry):
+    """docs/service.md: on a registry the service cannot write, changes answer 409 and feedback 503, while the
+    startup versions keep serving. Root ignores a read-only mode, so the write fails for real another way: the
+    lock file and the feedback store are directories, and opening either for writing fails (EISDIR)."""
+    url = live_server(registry, admin_token=TOKEN)
+    (registry / ".deployment.lock").mkdir()
+    (registry / "feedback.sqlite").mkdir()
+    for action, body in (("split", {"weights": {"v0": 1}}), ("unload", {"name": "v0"}), ("promote", {"name": "v0"})):
+        r = admin(url, action, body)
+        assert r.status_code == 409, (action, r.text)
+        assert "cannot record the deployment" in r.json()["detail"] and "read-write" in r.json()["detail"]
+    assert not (registry / "deployment.json").exists()  # nothing half-recorded
+    r = httpx.post(url + "/feedback", json={"run_id": "ro", "step": 1, "rewards": {"v0": 0.5}, "counts": {"v0": 2}}, timeout=30)
+    assert r.status_code == 503 and "feedback store" in r.json()["detail"], r.text
+    versions = httpx.get(url + "/versions").json()
+    assert versions["split"] == {"v0": 1.0} and versions["generation"] == 0 and versions["feedback"] == {}
+    still_serves(url)
