@@ -147,6 +147,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "rarft-bench-search-r1")
     p.add_argument("--thread-pool-size", type=int, default=None, help="rarft serve's --thread-pool-size (default: its own)")
+    p.add_argument("--encoder-backend", default="torch", help="rarft serve's --encoder-backend (torch, onnx, onnx-int8)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = p.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -156,7 +157,8 @@ def main() -> None:
     peer_url, peer = start_peer(patched_peer(args.workdir), corpus, index, str(resolve_encoder_path(EMBEDDED_ENCODER)),
                                 args.workdir / "search_r1_server.log")
     try:
-        env = {"RARFT_THREAD_POOL_SIZE": str(args.thread_pool_size)} if args.thread_pool_size else None
+        env = {"RARFT_ENCODER_BACKEND": args.encoder_backend,
+               **({"RARFT_THREAD_POOL_SIZE": str(args.thread_pool_size)} if args.thread_pool_size else {})}
         with server(registry, env=env) as (ours_url, _):
             targets = {"rarft serve": ours_url + "/search-r1/retrieve", "Search-R1 server": peer_url + "/retrieve"}
             both = {"top-4 agreement": agreement(targets["rarft serve"], targets["Search-R1 server"])}
@@ -173,7 +175,8 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             peer.kill()
 
-    result: dict = {"bank_size": args.bank_size, "thread_pool_size": args.thread_pool_size, "duration_s": args.duration, "rounds": args.rounds, **both, "loads": {}}
+    result: dict = {"bank_size": args.bank_size, "thread_pool_size": args.thread_pool_size,
+                    "encoder_backend": args.encoder_backend, "duration_s": args.duration, "rounds": args.rounds, **both, "loads": {}}
     print(f"\n{'load':<24} {'server':<17} {'best q/s':>9} {'median q/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'failed':>7}")
     for load_name, per_server in runs.items():
         entry = {}

@@ -31,11 +31,12 @@ class MemoryBudgetExceeded(VersionError):
 
 
 def load_version(registry: Path, name: str, warmup_query: str, device: str = "auto",
-                 index_device: str = "cpu") -> LoadedVersion:
+                 index_device: str = "cpu", encoder_backend: str = "torch") -> LoadedVersion:
     """Check and load REGISTRY/NAME, then answer one warm-up query; raises VersionError saying what is wrong."""
     from shared.devices import resolve_device
 
-    version = _load_checked(version_dir(registry, name), device=resolve_device(device), index_device=index_device)
+    version = _load_checked(version_dir(registry, name), device=resolve_device(device), index_device=index_device,
+                            encoder_backend=encoder_backend)
     try:
         scores, ids = version.search_batch([warmup_query], k=1)
     except Exception as exc:

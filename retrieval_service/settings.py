@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.devices import DEVICE_HELP
 from shared.limits import MAX_REQUEST_BYTES
+from shared.versions.encoders import ENCODER_BACKEND_HELP, EncoderBackend
 from shared.versions.index import INDEX_DEVICE_HELP, IndexDevice
 
 
@@ -51,3 +52,4 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", description="uvicorn log level")
     device: str = Field(default="auto", description=DEVICE_HELP + " (every version's encoder)")
     index_device: IndexDevice = Field(default="cpu", description=INDEX_DEVICE_HELP)
+    encoder_backend: EncoderBackend = Field(default="torch", description=ENCODER_BACKEND_HELP)

@@ -142,7 +142,7 @@ class ServiceState:
                 raise VersionConflict(f"version {name} is already loaded; unload it first to reload it")
             path = version_dir(self.registry, name)
             try:
-                cost = estimate_bytes(path, read_manifest(path))
+                cost = estimate_bytes(path, read_manifest(path), self.settings.encoder_backend)
             except VersionError as exc:
                 self.rejected[name] = str(exc)
                 raise
@@ -160,7 +160,7 @@ class ServiceState:
             self._reserved[name] = cost
         try:
             version = load_version(self.registry, name, self.settings.warmup_query, self.settings.device,
-                                   self.settings.index_device)
+                                   self.settings.index_device, self.settings.encoder_backend)
         except Exception as exc:
             with self._lock:
                 self._reserved.pop(name, None)

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from shared.contract import Demonstration
 from shared.manifests import RetrieverManifest, utc_now
 from shared.text import normalize_problem
+from shared.versions.encoders import EncoderBackend, load_encoder_backend
 from shared.versions.index import embedding_dim, normalize, read_index, search, to_index_device  # FAISS itself loads lazily
 from shared.versions.layout import (
     BANK_FILE,
@@ -38,13 +39,15 @@ YIELD_EVERY = 500  # rows between GIL/CPU yields while loading (~2 ms slices), s
 BANK_OVERHEAD = 3.0  # parsed rows + pre-serialised JSON + lookup tables, relative to bank.jsonl bytes
 
 
-def estimate_bytes(path: Path, manifest: RetrieverManifest) -> int:
-    """Resident cost of a loaded version: index + encoder weights + parsed bank (an estimate, from file sizes)."""
+def estimate_bytes(path: Path, manifest: RetrieverManifest, encoder_backend: EncoderBackend = "torch") -> int:
+    """Resident cost of a loaded version: index + encoder weights + parsed bank (an estimate, from file sizes).
+    An ONNX backend holds the weights twice: the tokenizer's model in torch and the session's copy."""
     index_bytes = (path / INDEX_FILE).stat().st_size if (path / INDEX_FILE).exists() else manifest.num_demonstrations * manifest.dim * 4
     enc = encoder_dir(path, manifest)
     encoder_bytes = sum(p.stat().st_size for p in enc.rglob("*") if p.is_file() and p.suffix in (".safetensors", ".bin"))
     bank_bytes = (path / BANK_FILE).stat().st_size if (path / BANK_FILE).exists() else 0
-    return int(index_bytes + encoder_bytes + BANK_OVERHEAD * bank_bytes)
+    copies = 1 if encoder_backend == "torch" else 2
+    return int(index_bytes + copies * encoder_bytes + BANK_OVERHEAD * bank_bytes)
 
 
 def select(ids: np.ndarray, scores: np.ndarray, excluded: Sequence[set[int]], k: int) -> list[list[tuple[int, float]]]:
@@ -121,8 +124,10 @@ class LoadedVersion:
         return select(ids, scores, excluded, k)
 
 
-def load_version(path: Path | str, device: str = "cpu", index_device: str = "cpu") -> LoadedVersion:
-    """Check and load the version folder at `path` (encoder on `device`, index on `index_device`); a VersionError
+def load_version(path: Path | str, device: str = "cpu", index_device: str = "cpu",
+                 encoder_backend: EncoderBackend = "torch") -> LoadedVersion:
+    """Check and load the version folder at `path` (encoder on `device` and `encoder_backend`, index on
+    `index_device`); a VersionError
     says what is wrong.
 
     Served only after its files match their checksums and its index matches its bank and encoder.
@@ -144,7 +149,7 @@ def load_version(path: Path | str, device: str = "cpu", index_device: str = "cpu
     if bad:
         raise VersionError(f"version {name}: checksum mismatch or missing file: {', '.join(sorted(bad)[:5])}")
     enc_dir = encoder_dir(path, manifest)
-    cost = estimate_bytes(path, manifest)
+    cost = estimate_bytes(path, manifest, encoder_backend)
 
     # The bank passed its checksum, and build wrote each line with model_dump_json: keep the lines as the
     # hits' JSON and read only id + problem here (full validation of 100k rows would hold the GIL for
@@ -178,10 +183,8 @@ def load_version(path: Path | str, device: str = "cpu", index_device: str = "cpu
     from shared.models import offline_if_local
 
     offline_if_local(str(enc_dir))
-    from sentence_transformers import SentenceTransformer
-
     try:
-        encoder = SentenceTransformer(str(enc_dir), device=device, local_files_only=True)
+        encoder = load_encoder_backend(enc_dir, device, encoder_backend)
     except Exception as exc:  # any failure to load the encoder is a rejected version, not a crash
         raise VersionError(f"version {name}: cannot load encoder from {enc_dir.name}/: {exc}") from None
     enc_dim = int(embedding_dim(encoder))
