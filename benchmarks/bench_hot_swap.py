@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import tempfile
 import time
 from pathlib import Path
 
-from _common import ensure_version, pct, rss_mb, run_clients, server
+from _common import emit, ensure_version, pct, rss_mb, run_clients, server
 
 TOKEN = "bench-token"
 
@@ -64,16 +63,20 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--k", type=int, default=4)
     p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "rarft-bench")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = p.parse_args()
+    from retrieval_service.deployment import deployment_path
 
     registry = args.workdir / f"swap-{args.bank_size}"
     ensure_version(registry, "v0", args.bank_size, seed=0)
     ensure_version(registry, "v1", args.bank_size, seed=1)
+    # every run starts from v0 alone: the last run's recorded deployment (v1 loaded) would win over load_at_startup
+    deployment_path(registry).unlink(missing_ok=True)
     env = {"RARFT_ADMIN_TOKEN": TOKEN, "RARFT_LOAD_AT_STARTUP": '["v0"]'}
     with server(registry, env) as (url, pid):
         asyncio.run(run_clients(url, args.clients, 2.0, args.batch, args.k))  # warm-up
         result = asyncio.run(scenario(url, pid, args))
-    print(json.dumps(result, indent=2))
+    emit(result, args.json)
     print(f"FAILED requests = {result['failed_requests']} (target 0); p99 during swap / steady = "
           f"{result['p99_ratio']:.2f}x (target <= 2x)")
 
