@@ -31,13 +31,17 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+LOGS_DIR = "logs"  # an artifact's training logs: TensorBoard events carry wall-clock times, so never its content
+
+
 def checksum_tree(root: Path, exclude: tuple[str, ...] = (MANIFEST_NAME,)) -> dict[str, str]:
-    """sha256 of every file below root, keyed by POSIX relative path (the manifest itself excluded)."""
+    """sha256 of every file below root, keyed by POSIX relative path (the manifest itself and the top-level logs/
+    folder excluded: a rebuilt artifact with the same weights keeps its checksum)."""
     root = Path(root)
     return {
-        p.relative_to(root).as_posix(): sha256_file(p)
+        rel: sha256_file(p)
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.relative_to(root).as_posix() not in exclude
+        if p.is_file() and (rel := p.relative_to(root).as_posix()) not in exclude and not rel.startswith(LOGS_DIR + "/")
     }
 
 

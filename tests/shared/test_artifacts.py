@@ -20,8 +20,14 @@ def test_atomic_dir_and_checksums(tmp_path):
         (tmp / "a.txt").write_text("x")
         (tmp / "sub").mkdir()
         (tmp / "sub" / "b.txt").write_text("y")
+        (tmp / "logs" / "run").mkdir(parents=True)  # training logs (wall-clock times) are not the artifact's content
+        (tmp / "logs" / "run" / "events").write_text("t=1")
+        (tmp / "sub" / "logs").mkdir()  # only the top-level logs/ is left out
+        (tmp / "sub" / "logs" / "c.txt").write_text("z")
     sums = checksum_tree(final)
-    assert set(sums) == {"a.txt", "sub/b.txt"}
+    assert set(sums) == {"a.txt", "sub/b.txt", "sub/logs/c.txt"}
+    (final / "logs" / "run" / "events").write_text("t=2")
+    assert checksum_tree(final) == sums
     assert verify_checksums(final, sums) == []
     (final / "a.txt").write_text("changed")
     assert verify_checksums(final, sums) == ["a.txt"]

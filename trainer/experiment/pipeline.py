@@ -239,13 +239,18 @@ class Pipeline:
         with RetrievalClient(self.service.url, timeout_s=10.0) as client:
             return client.versions().model_dump(mode="json")
 
+    def _report_flags(self) -> list[str]:
+        """The preset's loggers for every training stage; outside the fingerprints (they change no result)."""
+        return to_flags({"report_to": self.preset.report_to})
+
     def _policy(self, suffix: str, data_out: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
         """The warm start of one unit: the shared one (suffix '') or seed s's own (init-policy --seed s)."""
         p = self.preset
         policy = self.out / f"policy{suffix}"
         args = p.policy_args if not suffix else {**p.policy_args, "seed": int(suffix.removeprefix("-s"))}
         out = self._artifact_stage(f"policy{suffix}", policy,
-                                   ["init-policy", "--data", str(self.data), "--out", str(policy), *to_flags(args)],
+                                   ["init-policy", "--data", str(self.data), "--out", str(policy), *to_flags(args),
+                                    *self._report_flags()],
                                    inputs={"args": args, "data": data_out["checksum"]})
         return policy, out
 
@@ -261,7 +266,7 @@ class Pipeline:
         v1_out = self._artifact_stage(
             f"distill{suffix}", self.registry / v1, ["distill", "--labels", str(labels), "--data", str(self.data), "--parent",
                                                      str(self.registry / V0), "--out", str(self.registry / v1),
-                                                     *to_flags(distill_args)],
+                                                     *to_flags(distill_args), *self._report_flags()],
             inputs={"args": distill_args, "labels": label_out["checksum"]})
         # Resumable: a rerun's fresh service already serves v1 (the registry's deployment), so the first hot deploy stands.
         deployed = self.runner.run(f"deploy{suffix}", lambda: self._deploy(v1), inputs={"v1": v1_out["checksum"]},
@@ -292,7 +297,7 @@ class Pipeline:
         # A checkpoint at the last step keeps TRL's trainer_state.json (log_history: the reward curves).
         train_args.setdefault("save_steps", train_args.get("max_steps", 50))
         args = ["train", "--model", str(warm.policy), "--train", str(self.data / "rl.jsonl"), "--output-dir", str(run_dir),
-                "--seed", str(seed), *to_flags(train_args)]
+                "--seed", str(seed), *to_flags(train_args), *self._report_flags()]
         if version is not None:
             args += ["--retrieval-url", self.service.url, *to_flags({TRAIN_PIN_FLAG: version, "retrieval_k": p.retrieval_k,
                                                                     "demo_budget_tokens": p.demo_budget_tokens}),

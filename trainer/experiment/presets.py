@@ -40,6 +40,9 @@ class Preset(BaseModel):
     retriever_analysis: bool = Field(default=True, description="run `rarft eval-retriever` on the test queries (v1 beside v0)")
     test_label_queries: int = Field(default=0, ge=0, description="test queries to label with the policy in the analysis, "
                                     "so nDCG@k against gold benefit is measured on held-out queries (0: skip)")
+    report_to: list[str] = Field(default=["tensorboard"], description="loggers of init-policy, distill and train "
+                                 "(transformers' report_to: tensorboard, wandb, ... or none); not part of any stage's "
+                                 "fingerprint")
     budget_s: dict[str, float] = Field(default_factory=dict, description="planned seconds per stage kind, for the ETA")
 
     @field_validator("arms")
@@ -54,7 +57,7 @@ class Preset(BaseModel):
 # eval (per run), analysis, report. check_command_args holds every flag here to the command's own options.
 # learning_rate: TRL's GRPO default (1e-6) is sized for billion-parameter models and leaves the embedded policy where
 # it was; 5e-5 is the dev probe's choice (docs/experiment.md, "GRPO learning rate").
-_TRAIN_COMMON = {"report_to": "none", "logging_steps": 1, "save_only_model": True, "feedback": True,
+_TRAIN_COMMON = {"logging_steps": 1, "save_only_model": True, "feedback": True,
                  "learning_rate": 5e-5}
 
 TINY = Preset(  # the end-to-end test: every stage real, sizes as small as still exercise it

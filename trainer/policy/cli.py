@@ -24,6 +24,7 @@ from shared.errors import UserError
 from shared.manifests import PolicyManifest
 from shared.rows import read_split
 from trainer.data.strategies import WORDINGS
+from trainer.reporting import LOGS_DIR, REPORT_TO_HELP, keep_tensorboard_logs, report_to_arg
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class InitPolicyConfig(CommandConfig):
     device: str = Field(default="auto", description=DEVICE_HELP)
     dtype: Dtype = Field(default="auto", description=DTYPE_HELP + "; SFT keeps fp32 weights, bf16/fp16 is mixed precision")
     overwrite: bool = Field(default=False, description="rebuild even when a matching policy exists at --out")
+    report_to: list[str] = Field(default=["tensorboard"], description=REPORT_TO_HELP)
     progress: bool = Field(default=True, description="show progress bars")
 
     @property
@@ -103,7 +105,8 @@ class InitPolicyConfig(CommandConfig):
     def fingerprint(self) -> dict[str, Any]:
         """The fields that decide the result (not where it goes, runs or how it is displayed); mixed precision is
         recorded when used, so an fp32 policy keeps the fingerprint it had before --dtype existed."""
-        out = self.model_dump(mode="json", exclude={"data", "out", "overwrite", "progress", "num_threads", "device", "dtype"})
+        out = self.model_dump(mode="json", exclude={"data", "out", "overwrite", "progress", "num_threads", "device", "dtype",
+                                                    "report_to"})
         precision = resolve_dtype(self.dtype, self.device)
         if precision != "fp32":
             out["precision"] = precision
@@ -201,36 +204,38 @@ def _build_and_save(cfg: InitPolicyConfig, checksum: str, bank: list[Demonstrati
     examples = build_sft_examples(tokenizer, sft_rows, bank, mixture, cfg.epochs, cfg.max_demos, cfg.seed,
                                   novel_wordings=cfg.novel_wordings)
     t1 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="rarft-sft-") as work:
+    with tempfile.TemporaryDirectory(prefix="rarft-sft-") as work:  # lives until the save: it holds the SFT's logs
         model, metrics = sft(model, tokenizer, examples, Path(work), learning_rate=cfg.peak_learning_rate,
                              batch_size=cfg.batch_size, warmup_steps=cfg.warmup_steps, weight_decay=cfg.weight_decay,
                              max_length=cfg.max_length, seed=cfg.seed, max_steps=cfg.max_steps, progress=cfg.progress,
-                             demo_loss=cfg.demo_loss, lora=lora, precision=training_precision(cfg.dtype, cfg.device))
-    timings["sft_s"] = time.perf_counter() - t1
+                             demo_loss=cfg.demo_loss, lora=lora, precision=training_precision(cfg.dtype, cfg.device),
+                             report_to=report_to_arg(cfg.report_to))
+        timings["sft_s"] = time.perf_counter() - t1
 
-    accuracy: dict[str, float] = {}
-    if not cfg.skip_eval:
-        t2 = time.perf_counter()
-        accuracy = policy_accuracy(model, tokenizer, dev, bank, seed=cfg.seed, num_demos=cfg.eval_num_demos,
-                                   max_new_tokens=cfg.max_new_tokens, batch_size=cfg.eval_batch_size,
-                                   progress=cfg.progress)
-        timings["eval_s"] = time.perf_counter() - t2
+        accuracy: dict[str, float] = {}
+        if not cfg.skip_eval:
+            t2 = time.perf_counter()
+            accuracy = policy_accuracy(model, tokenizer, dev, bank, seed=cfg.seed, num_demos=cfg.eval_num_demos,
+                                       max_new_tokens=cfg.max_new_tokens, batch_size=cfg.eval_batch_size,
+                                       progress=cfg.progress)
+            timings["eval_s"] = time.perf_counter() - t2
 
-    manifest = PolicyManifest(
-        base=cfg.base_model or EMBEDDED_BASE,
-        data_checksum=checksum,
-        num_parameters=num_parameters(model),
-        accuracy=accuracy,
-        config=cfg.fingerprint(),
-        training_metrics=metrics,
-        timings={k: round(v, 1) for k, v in timings.items()},
-        eval_size=len(dev),
-        lora=lora.model_dump() if lora else None,
-    )
-    with atomic_dir(cfg.out, overwrite=True) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        atomic_write_text(tmp / POLICY_MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+        manifest = PolicyManifest(
+            base=cfg.base_model or EMBEDDED_BASE,
+            data_checksum=checksum,
+            num_parameters=num_parameters(model),
+            accuracy=accuracy,
+            config=cfg.fingerprint(),
+            training_metrics=metrics,
+            timings={k: round(v, 1) for k, v in timings.items()},
+            eval_size=len(dev),
+            lora=lora.model_dump() if lora else None,
+        )
+        with atomic_dir(cfg.out, overwrite=True) as tmp:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            keep_tensorboard_logs(Path(work), tmp / LOGS_DIR)
+            atomic_write_text(tmp / POLICY_MANIFEST, manifest.model_dump_json(indent=2) + "\n")
     return manifest
 
 

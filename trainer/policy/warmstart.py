@@ -170,10 +170,12 @@ def tokenize_with_loss_mask(tokenizer: Any, example: dict[str, Any], demo_loss: 
 def sft(model: Any, tokenizer: Any, examples: list[dict[str, Any]], work_dir: Path, *, learning_rate: float,
         batch_size: int, warmup_steps: int, weight_decay: float, max_length: int, seed: int,
         max_steps: int = -1, progress: bool = True, demo_loss: bool = False,
-        lora: LoraSpec | None = None, precision: dict[str, bool] | None = None) -> tuple[Any, dict[str, float]]:
+        lora: LoraSpec | None = None, precision: dict[str, bool] | None = None,
+        report_to: str | list[str] = "none") -> tuple[Any, dict[str, float]]:
     """One pass of TRL SFTTrainer over the prepared examples (loss on the completion, and with `demo_loss` on the
     demonstrations' solutions too); returns the trained model (a LoRA adapter merged in) and train metrics.
-    `precision`: TrainingArguments' use_cpu/bf16/fp16 (shared.devices.training_precision); default the CPU in fp32."""
+    `precision`: TrainingArguments' use_cpu/bf16/fp16 (shared.devices.training_precision); default the CPU in fp32.
+    `report_to`: TrainingArguments' loggers; TensorBoard writes under `work_dir/runs/`."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
@@ -191,7 +193,7 @@ def sft(model: Any, tokenizer: Any, examples: list[dict[str, Any]], work_dir: Pa
         train_sampling_strategy="group_by_length",  # similar lengths per batch: far less padding on CPU
         logging_steps=25,
         save_strategy="no",
-        report_to="none",
+        report_to=report_to,
         **(precision or {"use_cpu": True, "bf16": False, "fp16": False}),
         seed=seed,
         data_seed=seed,

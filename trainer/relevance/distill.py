@@ -23,6 +23,7 @@ from shared.config import CommandConfig, parse_command, renamed
 from shared.devices import DEVICE_HELP, DTYPE_HELP, Dtype, resolve_device, training_precision
 from shared.errors import UserError
 from shared.versions.index import IndexType
+from trainer.reporting import LOGS_DIR, REPORT_TO_HELP, keep_tensorboard_logs, report_to_arg
 
 logger = logging.getLogger(__name__)
 VARIANTS = ("kl", "kl_contrastive")
@@ -57,6 +58,7 @@ class DistillConfig(CommandConfig):
     overwrite: bool = Field(default=False, description="replace an existing version dir")
     device: str = Field(default="auto", description=DEVICE_HELP)
     dtype: Dtype = Field(default="auto", description=DTYPE_HELP + "; mixed precision on a GPU, the weights stay fp32")
+    report_to: list[str] = Field(default=["tensorboard"], description=REPORT_TO_HELP + " (one run per variant)")
     progress: bool = Field(default=True, description="show progress bars")
 
 
@@ -103,7 +105,8 @@ def _train_variant(variant: str, parent_encoder: Path, train_rows: list[dict], e
         output_dir=str(workdir / variant), num_train_epochs=cfg.epochs, per_device_train_batch_size=cfg.batch_size,
         learning_rate=cfg.learning_rate, warmup_steps=cfg.warmup_ratio,  # < 1: a share of the steps (transformers v5)
         seed=cfg.seed, data_seed=cfg.seed,
-        eval_strategy="epoch", save_strategy="no", logging_strategy="epoch", report_to="none",
+        eval_strategy="epoch", save_strategy="no", logging_strategy="epoch",
+        report_to=report_to_arg(cfg.report_to),
         **training_precision(cfg.dtype, cfg.device),
         disable_tqdm=not cfg.progress, dataloader_num_workers=0,
     )
@@ -172,24 +175,27 @@ def run_distill(cfg: DistillConfig) -> dict[str, Any]:
     print(f"training on {len(train_rows)} queries x {len(train_rows[0]) - 2} candidates, validating on {len(val_ids)}")
     results: dict[str, dict] = {}
     models: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="rarft-distill-") as work:
+    with tempfile.TemporaryDirectory(prefix="rarft-distill-") as work_name:  # until the version holds its logs
+        work = Path(work_name)
         for variant in cfg.variants:
-            model, metrics = _train_variant(variant, encoder_dir, train_rows, evaluator, cfg, Path(work))
+            model, metrics = _train_variant(variant, encoder_dir, train_rows, evaluator, cfg, work)
             results[variant], models[variant] = metrics, model
             print(f"  {variant:>15}: val {primary} = {metrics[f'val/{primary}']:.3f}, "
                   f"ndcg@{cfg.k} = {metrics.get(f'val/ndcg@{cfg.k}', float('nan')):.3f} "
                   f"({metrics['train/seconds']:.0f} s)")
-    best = max(cfg.variants, key=lambda v: results[v][f"val/{primary}"])
-    training_metrics: dict[str, Any] = {
-        "selected_variant": best, "primary_metric": f"val/{primary}",
-        "parent": parent_metrics, "variants": results,
-        **{k: v for k, v in results[best].items() if k != "history"},
-        "config": cfg.model_dump(mode="json"), "num_train_queries": len(train_ids), "num_val_queries": len(val_ids),
-    }
-    manifest = build_version(models[best], parent.bank, cfg.out, index_type=cfg.index_type,
-                             parent_version=parent.name, labels_checksum=labels_checksum,
-                             training_metrics=training_metrics, overwrite=cfg.overwrite, show_progress=cfg.progress,
-                             device=cfg.device)
+        best = max(cfg.variants, key=lambda v: results[v][f"val/{primary}"])
+        training_metrics: dict[str, Any] = {
+            "selected_variant": best, "primary_metric": f"val/{primary}",
+            "parent": parent_metrics, "variants": results,
+            **{k: v for k, v in results[best].items() if k != "history"},
+            "config": cfg.model_dump(mode="json"), "num_train_queries": len(train_ids), "num_val_queries": len(val_ids),
+        }
+        manifest = build_version(models[best], parent.bank, cfg.out, index_type=cfg.index_type,
+                                 parent_version=parent.name, labels_checksum=labels_checksum,
+                                 training_metrics=training_metrics, overwrite=cfg.overwrite, show_progress=cfg.progress,
+                                 device=cfg.device)
+        for variant in cfg.variants:  # outside the version's checksummed files: the service never reads them
+            keep_tensorboard_logs(work / variant, cfg.out / LOGS_DIR / variant)
     print(f"kept {best}; wrote version {manifest.name} to {cfg.out} (parent {parent.name}, labels {labels_checksum[:16]})")
     return manifest.model_dump()
 

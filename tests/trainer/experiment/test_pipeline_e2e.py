@@ -89,6 +89,9 @@ def test_tiny_experiment_end_to_end_and_resume(tmp_path, capsys):
         assert (out / "figures" / name).stat().st_size > 1000
         assert f"(figures/{name})" in report
     assert re.findall(r"\[\d+/\d+\] \S+: done in .*ETA", first)
+    # the preset's report_to (TensorBoard) reached every training stage, each writing beside its artifact
+    for logs in (out / "policy" / "logs", out / "registry" / "v1" / "logs" / "kl", out / "runs" / "ra-rft-s0" / "runs"):
+        assert list(logs.rglob("events.out.tfevents.*")), logs
 
     # a rerun skips every finished stage (the service is started again; the report is rewritten)
     assert main(["--preset", "tiny", "--out", str(out)]) == 0

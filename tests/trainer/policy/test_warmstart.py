@@ -142,6 +142,7 @@ def test_tiny_policy_is_a_loadable_hf_dir_with_manifest(tiny_policy, tiny_data):
     assert sum(p.numel() for p in {id(p): p for p in model.parameters()}.values()) == manifest.num_parameters
     assert tok.chat_template and tok.eos_token == "<|im_end|>"
     assert not list(tiny_policy.parent.glob(".*tmp*"))  # atomic write left nothing behind
+    assert list((tiny_policy / "logs").rglob("events.out.tfevents.*"))  # report_to's default: TensorBoard, kept here
 
 
 def test_tiny_policy_learned_the_answer_format(tiny_policy, tiny_rows):
@@ -173,8 +174,10 @@ def test_base_model_accepts_any_hf_path(tiny_policy, tiny_data, tmp_path, capsys
 
     out = tmp_path / "from-base"
     rc = main(["init-policy", "--data", str(tiny_data), "--out", str(out), "--base-model", str(tiny_policy),
-               "--max-steps", "2", "--batch-size", "4", "--eval-limit", "4", "--max-new-tokens", "16", "--no-progress"])
+               "--max-steps", "2", "--batch-size", "4", "--eval-limit", "4", "--max-new-tokens", "16", "--no-progress",
+               "--report-to", "none"])
     assert rc == 0
+    assert not (out / "logs").exists()  # --report-to none: no logger, no logs
     manifest = json.loads((out / "rarft_policy.json").read_text())
     assert manifest["base"] == str(tiny_policy)
     assert "none=" in capsys.readouterr().out

@@ -47,6 +47,8 @@ def test_label_distill_serve_retrieve(tiny_policy, tiny_data, tiny_registry, liv
     metrics = manifest["training_metrics"]
     assert set(metrics["variants"]) == {"kl", "kl_contrastive"} and metrics["selected_variant"] in metrics["variants"]
     assert (registry / "v1-distilled" / "encoder" / "modules.json").is_file()  # a standard sentence-transformers folder
+    for variant in ("kl", "kl_contrastive"):  # each variant's TensorBoard run, outside the checksummed files served
+        assert list((registry / "v1-distilled" / "logs" / variant).rglob("events.out.tfevents.*")), variant
 
     url = live_server(registry)
     test = read_split(tiny_data, "test")
