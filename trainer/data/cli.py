@@ -27,7 +27,8 @@ class SourceSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    source: str = Field(description="file, glob, save_to_disk folder or hub dataset name (as --source)")
+    source: str = Field(description="file, glob, save_to_disk or dataset repository folder, or hub dataset "
+                        "NAME[:CONFIG] (as --source)")
     split: str = Field(default="train", description="split of a hub dataset or save_to_disk folder")
     subset: str | None = Field(default=None, description="config (subset) of a hub dataset")
     format: Format | None = Field(default=None, description="column preset (default: guessed from the columns)")
@@ -63,14 +64,15 @@ class DataConfig(CommandConfig):
     semantic_check: bool = Field(default=True, description="measure semantic strategy-match@k and theme-match@k with the encoder")
     overwrite: bool = Field(default=False, json_schema_extra=renamed("force"), description="rebuild even when OUT already holds data built with this config")
     source: str | None = Field(default=None, description="instead of the benchmark, split this file (JSONL/JSON/parquet/CSV; a "
-                               "glob such as 'data/*.parquet'; a datasets save_to_disk folder) "
-                               "or hub dataset name leakage-safely")
+                               "glob such as 'data/*.parquet'; a datasets save_to_disk folder or dataset repository "
+                               "folder) or hub dataset name (NAME[:CONFIG], e.g. openai/gsm8k:main) leakage-safely")
     format: Format | None = Field(
         default=None, description="column preset for --source (default: guessed from the columns)")
     columns: dict[str, str] | None = Field(default=None, description="explicit column mapping for --source, JSON "
                                            "{field: column}, e.g. '{\"problem\": \"question\"}'")
     split: str = Field(default="train", description="split to read from a hub dataset or a save_to_disk folder --source")
-    subset: str | None = Field(default=None, description="config (subset) of a hub dataset --source, e.g. main for openai/gsm8k")
+    subset: str | None = Field(default=None, description="config (subset) of a hub dataset or dataset repository --source, e.g. main for "
+                        "openai/gsm8k (the same as --source openai/gsm8k:main)")
     bank_source: SourceSpec | None = _split_source("bank")
     train_source: SourceSpec | None = _split_source("train")
     rl_source: SourceSpec | None = _split_source("rl")

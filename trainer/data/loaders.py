@@ -87,13 +87,53 @@ def _check_jsonl(path: Path) -> None:
                 raise UserError(f"{path}: row {lineno} is not a JSON object")
 
 
+_NAME_CONFIG = re.compile(r"^(?P<name>[^:]+):(?P<config>[\w.-]+)$")
+
+
+def split_config(source: str, subset: str | None) -> tuple[str, str | None]:
+    """`NAME:CONFIG` (`openai/gsm8k:main`, `./my_dataset:socratic`) as (NAME, CONFIG); a path that exists as
+    written is never split. Giving a different config both ways is an error."""
+    match = _NAME_CONFIG.match(source)
+    if match is None or Path(source).expanduser().exists():
+        return source, subset
+    name, config = match["name"], match["config"]
+    if subset is not None and subset != config:
+        raise UserError(f"{source} names config {config!r} but --subset is {subset!r}: give one of them")
+    return name, config
+
+
+def _is_dataset_repo(path: Path) -> bool:
+    """A folder laid out as a hub dataset repository (a README card or data files), which `datasets` reads with
+    its configs and splits, as opposed to a `save_to_disk` folder."""
+    return (path / "README.md").is_file() or any(p.suffix.lower() in _BUILDERS for p in path.rglob("*") if p.is_file())
+
+
+def _missing_config(source: str, subset: str | None, exc: Exception) -> UserError | None:
+    """A one-line error listing the configs, where `datasets` can tell them, for a missing or unknown config."""
+    text = str(exc)
+    if "Config name is missing" not in text and "BuilderConfig" not in text and "config" not in text.lower():
+        return None
+    import datasets
+
+    try:
+        names = datasets.get_dataset_config_names(source)
+    except Exception:  # a hub that cannot be reached, a folder without a card: nothing more to tell
+        return None
+    if len(names) < 2 and "Config name is missing" not in text:
+        return None
+    if subset is not None and subset not in names:
+        return UserError(f"{source} has no config {subset!r}; its configs: {', '.join(names)}")
+    return UserError(f"{source} has configs {', '.join(names)}: choose one as {source}:CONFIG (or --subset)")
+
+
 def read_table(source: str | Path, split: str = "train", subset: str | None = None) -> list[dict[str, Any]]:
-    """Rows of a local JSONL/JSON/parquet/CSV file (or a glob of them), a `save_to_disk` folder, or a hub dataset
-    split (`subset` is its config, e.g. `main` for openai/gsm8k), as plain dicts."""
+    """Rows of a local JSONL/JSON/parquet/CSV file (or a glob of them), a `save_to_disk` folder, a dataset repository
+    folder, or a hub dataset split (`subset` is its config, e.g. `main` for openai/gsm8k; `NAME:CONFIG` says the
+    same), as plain dicts."""
     import datasets
 
     datasets.disable_progress_bars()
-    source = str(source)
+    source, subset = split_config(str(source), subset)
     path = Path(source).expanduser()
     try:
         if any(ch in source for ch in "*?["):  # a glob of files: one table
@@ -104,9 +144,12 @@ def read_table(source: str | Path, split: str = "train", subset: str | None = No
             if builder is None or any(Path(f).suffix.lower() != Path(files[0]).suffix.lower() for f in files):
                 raise UserError(f"{source}: the files must share one type of .jsonl, .json, .parquet or .csv")
             ds = datasets.load_dataset(builder, data_files=files, split="train", keep_in_memory=True)
+        elif path.is_dir() and not ((path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file()):
+            if not _is_dataset_repo(path):
+                raise UserError(f"{source} is a folder but neither a `datasets` save_to_disk folder nor a dataset "
+                                "repository (README.md or data files); give a file or a glob")
+            ds = datasets.load_dataset(str(path), subset, split=split, keep_in_memory=True)
         elif path.is_dir():
-            if not ((path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file()):
-                raise UserError(f"{source} is a folder but not a `datasets` save_to_disk folder; give a file or a glob")
             ds = datasets.load_from_disk(str(path), keep_in_memory=True)
             if isinstance(ds, datasets.DatasetDict):
                 if split not in ds:
@@ -126,6 +169,8 @@ def read_table(source: str | Path, split: str = "train", subset: str | None = No
     except UserError:
         raise
     except Exception as exc:  # pyarrow, pandas and the hub client raise unrelated types
+        if (missing := _missing_config(source, subset, exc)) is not None:
+            raise missing from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"cannot read {source}: {first}") from None
     return [dict(r) for r in ds]

@@ -182,7 +182,8 @@ def _build_and_save(cfg: InitPolicyConfig, checksum: str, bank: list[Demonstrati
 
     from trainer.policy.accuracy import policy_accuracy
     from trainer.policy.model import num_parameters
-    from trainer.policy.warmstart import LoraSpec, Mixture, build_sft_examples, sft, warm_start_rows
+    from trainer.policy.warmstart import (LoraSpec, Mixture, StrategyIndex, build_sft_examples, sft,
+                                          warm_start_rows)
 
     torch.manual_seed(cfg.seed)
     timings: dict[str, float] = {}
@@ -195,6 +196,10 @@ def _build_and_save(cfg: InitPolicyConfig, checksum: str, bank: list[Demonstrati
 
     lora = LoraSpec(rank=cfg.lora_rank, alpha=cfg.lora_alpha) if cfg.uses_lora else None
     mixture = Mixture(none=cfg.mix_none, same=cfg.mix_same, other=cfg.mix_other)
+    if not StrategyIndex(bank).labelled:
+        print(f"the bank rows name no strategy: the warm start shows random bank demonstrations in place of same- and "
+              f"other-strategy ones (mixture none={cfg.mix_none:g}, random={cfg.mix_same + cfg.mix_other:g}), and "
+              f"dev accuracy is measured without the same-strategy condition", flush=True)
     sft_rows = warm_start_rows(train, cfg.novel_wordings)
     if not sft_rows:
         raise UserError("every train row is marked as a novel wording; pass --novel-wordings with-demos or include")
@@ -252,12 +257,14 @@ def main(argv: list[str]) -> int:
     print(f"policy: {cfg.out}  base={manifest.base}  parameters={manifest.num_parameters:,}")
     if acc:
         n = manifest.eval_size
-        print(f"dev accuracy (greedy{f', n={n}' if n else ''}): none={acc.get('none', 0):.3f}  "
-              f"random={acc.get('random', 0):.3f}  same_strategy={acc.get('same_strategy', 0):.3f}  "
-              f"gap(same-none)={acc.get('same_strategy', 0) - acc.get('none', 0):+.3f}")
+        from trainer.policy.accuracy import CONDITIONS
+
+        conditions = [c for c in CONDITIONS if c in acc]
+        gap = (f"  gap(same-none)={acc['same_strategy'] - acc['none']:+.3f}" if "same_strategy" in acc else "")
+        print(f"dev accuracy (greedy{f', n={n}' if n else ''}): "
+              + "  ".join(f"{c}={acc[c]:.3f}" for c in conditions) + gap)
         for wording in WORDINGS:
             if f"none/{wording}" in acc:
-                print(f"  {wording} wordings: " + "  ".join(f"{c}={acc[f'{c}/{wording}']:.3f}"
-                                                       for c in ("none", "random", "same_strategy")))
+                print(f"  {wording} wordings: " + "  ".join(f"{c}={acc[f'{c}/{wording}']:.3f}" for c in conditions))
     print(json.dumps({"accuracy": acc, "wall_s": round(time.perf_counter() - start, 1)}))
     return 0

@@ -74,8 +74,16 @@ class StrategyIndex:
         for row in self.bank:
             self.by_strategy[row.strategy or ""].append(row)
 
+    @property
+    def labelled(self) -> bool:
+        """Whether any bank row names its strategy; real corpora (GSM8K, MATH) usually do not, and then 'same' and
+        'other' mean nothing: every row would share the empty strategy."""
+        return any(self.by_strategy.keys() - {""})
+
     def draw(self, rng: random.Random, row: Demonstration, kind: str, k: int) -> list[Demonstration]:
         """`k` demonstrations of `kind` ('same', 'other' or 'random'), never the row itself or its twin text."""
+        if kind in ("same", "other") and not self.labelled:
+            raise ValueError(f"{kind!r}-strategy demonstrations need strategy labels on the bank rows")
         if kind == "same":
             pool = self.by_strategy.get(row.strategy or "", [])
         elif kind == "other":
@@ -109,6 +117,14 @@ def warm_start_rows(train: Sequence[Demonstration], novel_wordings: NovelWording
     return [r for r in train if not is_novel_wording(r)] if novel_wordings == "exclude" else list(train)
 
 
+def mixture_kinds(mixture: Mixture, labelled: bool) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The demonstration kinds drawn and their weights. Without strategy labels the same- and other-strategy shares
+    become one 'random' share (a random bank demonstration), named as what it is."""
+    if labelled:
+        return ("none", "same", "other"), (mixture.none, mixture.same, mixture.other)
+    return ("none", "random"), (mixture.none, mixture.same + mixture.other)
+
+
 def build_sft_examples(tokenizer: Any, train: Sequence[Demonstration], bank: Sequence[Demonstration],
                        mixture: Mixture, epochs: int, max_demos: int, seed: int,
                        novel_wordings: NovelWordings = "exclude") -> list[dict[str, Any]]:
@@ -120,12 +136,12 @@ def build_sft_examples(tokenizer: Any, train: Sequence[Demonstration], bank: Seq
     included the warm start never learns one as a standalone problem from its context."""
     rng = random.Random(seed)
     index = StrategyIndex(bank)
-    kinds, weights = ("none", "same", "other"), (mixture.none, mixture.same, mixture.other)
+    kinds, weights = mixture_kinds(mixture, index.labelled)
     examples = []
     for _ in range(epochs):
         for row in train:
             kind = rng.choices(kinds, weights)[0]
-            if novel_wordings == "with-demos" and is_novel_wording(row):
+            if novel_wordings == "with-demos" and is_novel_wording(row) and index.labelled:
                 kind = "same"
             demos = [] if kind == "none" else index.draw(rng, row, kind, rng.randint(1, max_demos))
             examples.append({

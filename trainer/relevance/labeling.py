@@ -164,7 +164,7 @@ def run_label(cfg: LabelConfig) -> dict[str, float]:
     print("  " + line)
     if "benefit/top1_same_strategy" in stats:
         print(f"  best candidate is same-strategy in {stats['benefit/top1_same_strategy']:.1%} of pools that hold one")
-    if not ok:
+    if ok is False:  # None: no strategy labels, said once in `line`
         print("!" * 100 + "\n!! WARNING: the labels do NOT clearly separate same-strategy from other-strategy candidates.\n"
               "!! Distillation will have little to learn. Check the policy warm start (does it use a demonstration?),\n"
               "!! try --reduction sum, or label more queries.\n" + "!" * 100)

@@ -188,10 +188,14 @@ def group_rows(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
     return groups
 
 
-def separation_verdict(stats: dict[str, float]) -> tuple[bool, str]:
-    """Whether the labels carry the signal distillation needs, as a line to print."""
+def separation_verdict(stats: dict[str, float]) -> tuple[bool | None, str]:
+    """Whether the labels carry the signal distillation needs, as a line to print; None where it cannot be told
+    (rows without strategy labels, as real corpora are: the labels then rank by measured benefit alone)."""
+    if not stats.get("benefit/same_strategy/count") and not stats.get("benefit/other_strategy/count"):
+        return None, ("the rows name no strategy: the labels rank candidates by measured benefit alone, and the "
+                      "same- vs other-strategy check is skipped")
     if "benefit/same_minus_other" not in stats:
-        return False, "no strategy annotations (or no same-strategy candidates): separation cannot be checked"
+        return False, "no same-strategy (or no other-strategy) candidates in any pool: separation cannot be checked"
     diff, t = stats["benefit/same_minus_other"], stats["benefit/welch_t"]
     pair = stats["benefit/pairwise_same_beats_other"]
     ok = diff > 0 and t > 3 and pair > 0.6

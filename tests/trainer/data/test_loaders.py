@@ -120,3 +120,27 @@ def test_real_data_sources_globs_saved_datasets_and_missing_files(tmp_path, monk
     monkeypatch.setattr(datasets, "load_dataset", lambda *a, **kw: calls.append((a, kw)) or datasets.Dataset.from_list(rows))
     load_problems("openai/gsm8k", fmt="aime", split="test", subset="main")
     assert calls == [(("openai/gsm8k", "main"), {"split": "test"})]
+
+
+def test_name_config_on_a_local_dataset_repository(tmp_path):
+    """`--source NAME:CONFIG` through datasets' own config handling, on a folder laid out as a hub dataset repo."""
+    repo = tmp_path / "gsm8k_like"
+    card = ["---", "configs:"]
+    for config, n in (("main", 3), ("socratic", 2)):
+        (repo / config).mkdir(parents=True)
+        rows = [{"question": f"What is {i} + {i}?", "answer": f"double it\n#### {2 * i}"} for i in range(n)]
+        (repo / config / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        card += [f"- config_name: {config}", "  data_files:", "  - split: test", f"    path: {config}/test.jsonl"]
+    (repo / "README.md").write_text("\n".join(card + ["---", ""]))
+
+    assert len(load_problems(f"{repo}:main", fmt="gsm8k", split="test")[0]) == 3
+    assert len(load_problems(str(repo), fmt="gsm8k", split="test", subset="socratic")[0]) == 2
+    with pytest.raises(UserError, match=r"has configs main, socratic: choose one as .*:CONFIG \(or --subset\)$"):
+        load_problems(str(repo), fmt="gsm8k", split="test")
+    with pytest.raises(UserError, match=r"has no config 'nope'; its configs: main, socratic$"):
+        load_problems(f"{repo}:nope", fmt="gsm8k", split="test")
+    with pytest.raises(UserError, match="names config 'main' but --subset is 'socratic'"):
+        load_problems(f"{repo}:main", fmt="gsm8k", split="test", subset="socratic")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="neither a `datasets` save_to_disk folder nor a dataset repository"):
+        load_problems(str(tmp_path / "empty"))

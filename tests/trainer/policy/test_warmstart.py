@@ -27,6 +27,24 @@ def test_strategy_index_draws_the_right_kind(tiny_rows):
     assert all(d.id != own.id for _ in range(20) for d in index.draw(rng, own, "same", 1))
 
 
+def test_without_strategy_labels_demonstrations_are_random_and_named_so(trained_tokenizer, tiny_rows):
+    from trainer.policy.accuracy import demo_contexts
+
+    bank = [r.model_copy(update={"strategy": None}) for r in tiny_rows["bank"]]
+    train = [r.model_copy(update={"strategy": None}) for r in tiny_rows["train"]]
+    index = StrategyIndex(bank)
+    assert not index.labelled and StrategyIndex(tiny_rows["bank"]).labelled
+    with pytest.raises(ValueError, match="need strategy labels"):
+        index.draw(random.Random(0), train[0], "same", 1)
+    examples = build_sft_examples(trained_tokenizer, train, bank, Mixture(), epochs=3, max_demos=2, seed=0,
+                                  novel_wordings="with-demos")
+    kinds = {e["kind"] for e in examples}
+    assert kinds == {"none", "random"}  # never a "same" that is really random
+    share = sum(e["kind"] == "random" for e in examples) / len(examples)
+    assert 0.55 < share < 0.85  # same + other shares (0.70 of the default mixture)
+    assert set(demo_contexts(train[:5], bank, seed=0)) == {"none", "random"}  # no same-strategy condition
+
+
 def test_sft_examples_follow_the_prompt_format_and_mixture(trained_tokenizer, tiny_rows):
     from trainer.prompting import format_completion, render_prompt
 
@@ -212,3 +230,26 @@ def test_missing_split_is_a_user_error(tmp_path):
     (tmp_path / "data" / "bank.jsonl").write_text("")
     with pytest.raises(UserError, match="train.jsonl not found"):
         init_policy(InitPolicyConfig(data=tmp_path / "data", out=tmp_path / "p"))
+
+
+def test_data_without_strategy_labels_is_said_once_and_measured_without_same_strategy(tiny_policy, tiny_data,
+                                                                                       tmp_path, capsys):
+    """Real corpora name no strategy: init-policy says once what it does instead and reports no fake condition."""
+    from shared.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for split in ("bank", "train", "rl", "dev", "test"):
+        rows = [json.loads(line) for line in (Path(tiny_data) / f"{split}.jsonl").read_text().splitlines()]
+        (data / f"{split}.jsonl").write_text("".join(json.dumps({**r, "strategy": None}) + "\n" for r in rows))
+    out = tmp_path / "policy"
+    rc = main(["init-policy", "--data", str(data), "--out", str(out), "--base-model", str(tiny_policy),
+               "--max-steps", "2", "--batch-size", "4", "--eval-limit", "4", "--max-new-tokens", "16", "--no-progress",
+               "--report-to", "none"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert printed.count("the bank rows name no strategy") == 1
+    assert "random bank demonstrations in place of same- and other-strategy ones" in printed
+    assert "same_strategy" not in printed and "gap(same-none)" not in printed
+    accuracy = json.loads((out / "rarft_policy.json").read_text())["accuracy"]
+    assert {"none", "random"} <= set(accuracy) and not any(k.startswith("same_strategy") for k in accuracy)

@@ -36,4 +36,10 @@ def test_unseparated_labels_are_flagged():
 def test_without_strategies_no_verdict():
     rows = [{**r, "same_strategy": None} for r in _rows(0.3)]
     ok, line = separation_verdict(summarize_labels(rows))
-    assert not ok and "cannot be checked" in line
+    assert ok is None and "name no strategy" in line and "skipped" in line
+
+
+def test_without_same_strategy_candidates_cannot_be_checked():
+    rows = [{**r, "same_strategy": False} for r in _rows(0.3)]
+    ok, line = separation_verdict(summarize_labels(rows))
+    assert ok is False and "cannot be checked" in line
