@@ -21,7 +21,7 @@ def _jsonl(path: Path, rows: list[dict]) -> Path:
 
 def test_gsm8k_sample():
     rows, summary = load_problems(SAMPLES_DIR / "gsm8k.jsonl")
-    assert summary.format == "gsm8k" and summary.loaded == summary.rows_read == len(rows) >= 5
+    assert summary.format == "gsm8k" and summary.loaded == summary.rows_read == len(rows) == 20
     first = rows[0]
     assert first.answer == "29" and "####" not in first.solution and "<<" not in first.solution
     assert rows[4].answer == "3000"  # "#### 3,000": thousands separators removed
@@ -30,7 +30,10 @@ def test_gsm8k_sample():
 
 def test_math_sample_and_boxed_fallback(tmp_path):
     rows, summary = load_problems(SAMPLES_DIR / "math.jsonl", fmt="math")
-    assert summary.format == "math" and len(rows) >= 5
+    assert summary.format == "math" and len(rows) == 20
+    from trainer.verify import extract_boxed
+
+    assert all(extract_boxed(r.solution) == r.answer for r in rows)  # each sample's answer is its boxed one
     assert rows[3].answer == "\\frac{5}{6}" and rows[0].metadata["type"] == "Number Theory"
     no_answer = _jsonl(tmp_path / "m.jsonl", [{"problem": "1+1?", "solution": "So $\\boxed{2}$."}])
     rows, _ = load_problems(no_answer, fmt="math")
@@ -39,7 +42,8 @@ def test_math_sample_and_boxed_fallback(tmp_path):
 
 def test_aime_sample_csv_and_parquet(tmp_path):
     rows, summary = load_problems(SAMPLES_DIR / "aime.csv")
-    assert summary.format == "aime" and [r.answer for r in rows] == ["24", "19", "36", "49", "9"]
+    assert summary.format == "aime" and len(rows) == 20 and [r.answer for r in rows[:5]] == ["24", "19", "36", "49", "9"]
+    assert all(0 <= int(r.answer) <= 999 for r in rows)  # AIME answers are integers 0..999
     assert rows[0].id == "aime-sample-1" and rows[0].solution == ""
     import pandas as pd
 
