@@ -147,7 +147,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "rarft-bench-search-r1")
     p.add_argument("--thread-pool-size", type=int, default=None, help="rarft serve's --thread-pool-size (default: its own)")
-    p.add_argument("--encoder-backend", default="torch", help="rarft serve's --encoder-backend (torch, onnx, onnx-int8)")
+    p.add_argument("--encoder-backend", default="torch", help="rarft serve's --encoder-backend (torch, torch-bf16, onnx, onnx-int8)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = p.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
-"""The encoder a loaded version answers queries with: sentence-transformers in torch, or the same model with its
-transformer run by ONNX Runtime (fp32, or int8 dynamic quantisation), because on a CPU service the encoder is
-the bottleneck (docs/service.md, "Encoder backends").
+"""The encoder a loaded version answers queries with: sentence-transformers in torch (fp32, or under bf16 autocast
+where the hardware has bf16 matmuls), or the same model with its transformer run by ONNX Runtime (fp32, or int8
+dynamic quantisation), because on a CPU service the encoder is the bottleneck (docs/service.md, "Encoder backends").
 
 sentence-transformers' own ONNX backend needs optimum-onnx, which pins transformers < 4.58; this project runs
 transformers 5. So the transformer alone is exported here (torch's TorchScript exporter) into a private temp
@@ -17,10 +17,42 @@ from typing import Any, Literal
 
 import numpy as np
 
-EncoderBackend = Literal["torch", "onnx", "onnx-int8"]
-ENCODER_BACKEND_HELP = ("query encoder runtime: torch (sentence-transformers), onnx (its transformer in ONNX Runtime, "
-                        "the same embeddings), onnx-int8 (ONNX Runtime with int8 weights: faster, top-4 agreement "
-                        "measured by benchmarks/bench_encoder_backends.py); onnx* need onnxruntime")
+EncoderBackend = Literal["torch", "torch-bf16", "onnx", "onnx-int8"]
+ENCODER_BACKEND_HELP = ("query encoder runtime: torch (sentence-transformers), torch-bf16 (the same under bf16 autocast; "
+                        "only where the device multiplies bf16 natively: AVX512-BF16/AMX CPUs, Ampere+ GPUs), onnx (its "
+                        "transformer in ONNX Runtime, the same embeddings), onnx-int8 (ONNX Runtime with int8 weights); "
+                        "speed and top-4 agreement measured by benchmarks/bench_encoder_backends.py; onnx* need "
+                        "onnxruntime")
+
+
+def native_bf16(device: str) -> bool:
+    """Whether `device` multiplies bf16 in hardware. Elsewhere bf16 autocast is emulated and slower than fp32."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        return False
+
+
+class Bf16Encoder:
+    """A SentenceTransformer whose `encode` runs under bf16 autocast: the matmuls in bf16, while autocast keeps
+    softmax, layer norms and the pooling in fp32, so the embeddings stay close to fp32's."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def __getattr__(self, name: str) -> Any:  # everything but encode is the model's own
+        return getattr(self.model, name)
+
+    def encode(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        import torch
+
+        with torch.autocast(self.model.device.type, dtype=torch.bfloat16):
+            out = self.model.encode(*args, **kwargs)
+        return out.astype("float32") if isinstance(out, np.ndarray) else out
 
 
 class OnnxEncoder:
@@ -98,12 +130,17 @@ def load_encoder_backend(enc_dir: Path, device: str, backend: EncoderBackend = "
     """The version's encoder on `backend`; raises ValueError (a rejected version) when the backend cannot run."""
     from sentence_transformers import SentenceTransformer
 
-    if backend != "torch" and device != "cpu":
+    if backend.startswith("onnx") and device != "cpu":
         raise ValueError(f"encoder backend {backend} runs on the CPU only (device {device}); use --encoder-backend torch")
+    if backend == "torch-bf16" and not native_bf16(device):
+        raise ValueError(f"encoder backend torch-bf16 needs native bf16 on {device} (AVX512-BF16 or AMX on a CPU, "
+                         "Ampere or newer on a GPU); this one has none: use --encoder-backend torch or onnx")
     model = SentenceTransformer(str(enc_dir), device=device, local_files_only=True,
-                                **({"model_kwargs": {"attn_implementation": "eager"}} if backend != "torch" else {}))
+                                **({"model_kwargs": {"attn_implementation": "eager"}} if backend.startswith("onnx") else {}))
     if backend == "torch":
         return model
+    if backend == "torch-bf16":
+        return Bf16Encoder(model)
     try:
         import onnxruntime as ort
     except ImportError:

@@ -46,7 +46,7 @@ def estimate_bytes(path: Path, manifest: RetrieverManifest, encoder_backend: Enc
     enc = encoder_dir(path, manifest)
     encoder_bytes = sum(p.stat().st_size for p in enc.rglob("*") if p.is_file() and p.suffix in (".safetensors", ".bin"))
     bank_bytes = (path / BANK_FILE).stat().st_size if (path / BANK_FILE).exists() else 0
-    copies = 1 if encoder_backend == "torch" else 2
+    copies = 1 if encoder_backend.startswith("torch") else 2
     return int(index_bytes + copies * encoder_bytes + BANK_OVERHEAD * bank_bytes)
 
 

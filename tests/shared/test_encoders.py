@@ -48,3 +48,29 @@ def test_int8_stays_close_and_the_service_serves_it(small_registry, live_server,
 def test_a_backend_that_cannot_run_is_one_line(minilm_path):
     with pytest.raises(ValueError, match="CPU only"):
         load_encoder_backend(minilm_path, "cuda", "onnx")
+
+
+def test_bf16_autocast_stays_close_and_is_served_where_the_cpu_has_bf16(small_registry, live_server, minilm_path,
+                                                                         torch_vectors):
+    from shared.versions.encoders import native_bf16
+
+    if not native_bf16("cpu"):
+        with pytest.raises(ValueError, match="^encoder backend torch-bf16 needs native bf16 on cpu"):
+            load_encoder_backend(minilm_path, "cpu", "torch-bf16")
+        pytest.skip("this CPU has no native bf16 (AVX512-BF16/AMX): only the refusal is testable here")
+    bf16 = load_encoder_backend(minilm_path, "cpu", "torch-bf16")
+    vectors = bf16.encode(TEXTS, batch_size=3, normalize_embeddings=True)
+    assert vectors.dtype == np.float32 and bf16.get_embedding_dimension() == 384
+    cosines = np.sum(vectors * torch_vectors, axis=1)
+    assert cosines.min() > 0.99 and cosines.min() < 1 - 1e-6  # bf16 matmuls: close, but not the fp32 model
+    url = live_server(small_registry, encoder_backend="torch-bf16")
+    r = httpx.post(url + "/retrieve", json={"queries": [TEXTS[0]], "k": 3}, timeout=30)
+    assert r.status_code == 200 and len(r.json()["results"][0]) == 3, r.text
+
+
+def test_bf16_on_a_cpu_without_it_is_refused_in_one_line(minilm_path, monkeypatch):
+    import shared.versions.encoders as encoders
+
+    monkeypatch.setattr(encoders, "native_bf16", lambda device: False)  # the CPU feature cannot be removed for real
+    with pytest.raises(ValueError, match=r"needs native bf16 on cpu .*use --encoder-backend torch or onnx$"):
+        load_encoder_backend(minilm_path, "cpu", "torch-bf16")
