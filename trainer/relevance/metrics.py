@@ -17,21 +17,19 @@ def strategy_match_at_k(query_strategy: str | None, hit_strategies: Sequence[str
 
 
 def ndcg_at_k(scores: Sequence[float], benefits: Sequence[float], k: int) -> float:
-    """nDCG@k of ranking a pool by `scores`, with gains = benefit − min benefit of the pool (non-negative).
+    """nDCG@k of ranking a pool by `scores` (scikit-learn's graded nDCG; tied scores share their gain), with
+    gains = benefit − min benefit of the pool (non-negative).
 
     The shift keeps the gain of the least helpful candidate at 0, so nDCG measures how much of the pool's
     attainable benefit the top-k captures, whatever the sign convention of the benefits.
     """
-    b = np.asarray(benefits, dtype=np.float64)
-    gains = b - b.min()
-    k = min(k, len(b))
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:k]
-    ideal = np.sort(gains)[::-1][:k]
-    idcg = float((ideal * discounts).sum())
-    if idcg <= 0:
-        return 1.0  # every candidate is equally good: any ranking is ideal
-    return float((gains[order] * discounts).sum()) / idcg
+    from sklearn.metrics import ndcg_score
+
+    gains = np.asarray(benefits, dtype=np.float64)
+    gains = gains - gains.min()
+    if len(gains) < 2 or not gains.any():
+        return 1.0  # one candidate, or every candidate equally good: any ranking is ideal
+    return float(ndcg_score(gains[None, :], np.asarray(scores, dtype=np.float64)[None, :], k=k))
 
 
 def mean_pairwise_distance(embeddings: np.ndarray) -> float:

@@ -24,6 +24,9 @@ def test_ndcg_perfect_worst_and_hand_computed():
     expected = (0.1 / 1 + 0.6 / math.log2(3)) / (0.6 / 1 + 0.4 / math.log2(3))
     assert got == pytest.approx(expected)
     assert M.ndcg_at_k([1, 2], [0.2, 0.2], 2) == 1.0
+    # tied scores share their gain (no arbitrary order among ties): top-1 of four ties earns the mean gain
+    assert M.ndcg_at_k([1, 1, 1, 1], benefits, 1) == pytest.approx((0.4 + 0 + 0.6 + 0.1) / 4 / 0.6)
+    assert M.ndcg_at_k([5.0], [0.3], 4) == 1.0
 
 
 def test_diversity():
