@@ -37,8 +37,8 @@ def demo_contexts(test: Sequence[Demonstration], bank: Sequence[Demonstration], 
 def policy_accuracy(model: Any, tokenizer: Any, test: Sequence[Demonstration], bank: Sequence[Demonstration], *,
                     seed: int = 0, num_demos: int = 1, max_new_tokens: int = 192, batch_size: int = 64,
                     progress: bool = True) -> dict[str, float]:
-    """Greedy accuracy (0..1) on `test` under each condition in CONDITIONS the bank allows, plus `condition/wording` for rows
-    that carry a wording mark (the embedded benchmark's familiar / novel question wordings)."""
+    """Greedy accuracy (0..1) on `test` under each condition in CONDITIONS the bank allows, plus `condition/wording`
+    for rows that carry a wording mark (the embedded benchmark's familiar / novel question wordings)."""
     if not test:
         raise ValueError("accuracy needs at least one test problem")
     contexts = demo_contexts(test, bank, seed, num_demos)
