@@ -63,6 +63,8 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--k", type=int, default=4)
     p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "rarft-bench")
+    p.add_argument("--encoder-backend", default="torch", help="rarft serve's --encoder-backend (torch, torch-bf16, onnx, "
+                   "onnx-int8)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = p.parse_args()
     from retrieval_service.deployment import deployment_path
@@ -72,10 +74,10 @@ def main() -> None:
     ensure_version(registry, "v1", args.bank_size, seed=1)
     # every run starts from v0 alone: the last run's recorded deployment (v1 loaded) would win over load_at_startup
     deployment_path(registry).unlink(missing_ok=True)
-    env = {"RARFT_ADMIN_TOKEN": TOKEN, "RARFT_LOAD_AT_STARTUP": '["v0"]'}
+    env = {"RARFT_ADMIN_TOKEN": TOKEN, "RARFT_LOAD_AT_STARTUP": '["v0"]', "RARFT_ENCODER_BACKEND": args.encoder_backend}
     with server(registry, env) as (url, pid):
         asyncio.run(run_clients(url, args.clients, 2.0, args.batch, args.k))  # warm-up
-        result = asyncio.run(scenario(url, pid, args))
+        result = {"encoder_backend": args.encoder_backend, **asyncio.run(scenario(url, pid, args))}
     emit(result, args.json)
     print(f"FAILED requests = {result['failed_requests']} (target 0); p99 during swap / steady = "
           f"{result['p99_ratio']:.2f}x (target <= 2x)")
