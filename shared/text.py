@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
-
-_SPACE = re.compile(r"\s+")
 
 
 def normalize_problem(text: str) -> str:
     """Case-, whitespace- and Unicode-form-insensitive form of a problem statement."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())  # = re.sub(r"\s+", " ", text).strip(), without the regex
 
 
 def problem_hash(text: str) -> str:

@@ -42,6 +42,22 @@ def test_problem_normalisation():
     assert problem_hash("Ann has 3") != problem_hash("Ann has 4")
 
 
+def test_problem_normalisation_collapses_every_unicode_whitespace_as_the_regex_did():
+    """Hashes are stored in data manifests and exclusion sets: the split-based form must equal the old regex form."""
+    import random
+    import re
+    import unicodedata
+
+    spaces = [chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c))]
+    assert spaces == [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    rng = random.Random(0)
+    alphabet = spaces + list("aB 3\u00e9\u200b\ufb01")  # letters, a zero-width space (not whitespace), a ligature
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        regex_form = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).casefold()).strip()
+        assert normalize_problem(text) == regex_form, repr(text)
+
+
 def test_manifests_declare_every_field():
     """A manifest is a contract: an undeclared key is refused, not carried along and read back by getattr."""
     import pydantic
