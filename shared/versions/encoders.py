@@ -52,7 +52,7 @@ class Bf16Encoder:
 
         with torch.autocast(self.model.device.type, dtype=torch.bfloat16):
             out = self.model.encode(*args, **kwargs)
-        return out.astype("float32") if isinstance(out, np.ndarray) else out
+        return out.astype("float32", copy=False) if isinstance(out, np.ndarray) else out
 
 
 class OnnxEncoder:

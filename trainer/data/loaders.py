@@ -144,17 +144,17 @@ def read_table(source: str | Path, split: str = "train", subset: str | None = No
             if builder is None or any(Path(f).suffix.lower() != Path(files[0]).suffix.lower() for f in files):
                 raise UserError(f"{source}: the files must share one type of .jsonl, .json, .parquet or .csv")
             ds = datasets.load_dataset(builder, data_files=files, split="train", keep_in_memory=True)
-        elif path.is_dir() and not ((path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file()):
-            if not _is_dataset_repo(path):
-                raise UserError(f"{source} is a folder but neither a `datasets` save_to_disk folder nor a dataset "
-                                "repository (README.md or data files); give a file or a glob")
-            ds = datasets.load_dataset(str(path), subset, split=split, keep_in_memory=True)
-        elif path.is_dir():
-            ds = datasets.load_from_disk(str(path), keep_in_memory=True)
+        elif path.is_dir() and ((path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file()):
+            ds = datasets.load_from_disk(str(path), keep_in_memory=True)  # a save_to_disk folder
             if isinstance(ds, datasets.DatasetDict):
                 if split not in ds:
                     raise UserError(f"{source} has splits {sorted(ds)}; choose one with --split")
                 ds = ds[split]
+        elif path.is_dir():
+            if not _is_dataset_repo(path):
+                raise UserError(f"{source} is a folder but neither a `datasets` save_to_disk folder nor a dataset "
+                                "repository (README.md or data files); give a file or a glob")
+            ds = datasets.load_dataset(str(path), subset, split=split, keep_in_memory=True)
         elif path.exists():
             builder = _BUILDERS.get(path.suffix.lower())
             if builder is None:
