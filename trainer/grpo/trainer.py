@@ -26,7 +26,7 @@ from trl.trainer.utils import pad
 from shared.contract import Feedback
 from trainer.client import RetrievalClient, RetrievalError
 from trainer.grpo.config import RARFTConfig
-from trainer.grpo.retrieval import NO_RETRIEVAL_ARM, BatchRetrieval, RetrievalFailed, RolloutRetriever
+from trainer.grpo.retrieval import NO_RETRIEVAL_ARM, BatchRetrieval, RetrievalFailed, RolloutRetriever, batch_key
 from trainer.grpo.rewards import reward_functions
 from trainer.generation import SHARED_PREFILL_MIN_TOKENS, prefill_shared
 
@@ -127,7 +127,10 @@ class RARFTTrainer(GRPOTrainer):
                 upcoming = None
             if upcoming is not None:
                 self._lookahead = (epoch_iterator, upcoming)
-                self.retrieval.prefetch(upcoming)
+                # With steps_per_generation > 1 TRL's sampler yields each generation batch that many times and
+                # generates from the first only: a repeat is never augmented, so fetching it would be wasted.
+                if not batches or batch_key(upcoming) != batch_key(batches[-1]):
+                    self.retrieval.prefetch(upcoming)
         return batches, self._get_num_items_in_batch(batches, device)
 
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:

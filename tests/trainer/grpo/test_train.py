@@ -105,6 +105,31 @@ def test_retriever_swapped_mid_training_serves_the_next_batch(tiny_policy, tiny_
     assert len(logged) == 2
 
 
+def test_a_generation_batch_spanning_steps_is_retrieved_once_and_prefetched(
+        tiny_policy, tiny_data, trainer_registry, live_server, tmp_path, monkeypatch):
+    """steps_per_generation=4: TRL yields each generation batch four times and generates from the first; the repeats
+    are not fetched again (the lookahead of step 1 is the same batch), and the next batch is still prefetched."""
+    from trainer.client import RetrievalClient
+
+    url = live_server(trainer_registry, load_at_startup=["v0"])
+    queries: list[tuple[str, ...]] = []
+    real_retrieve = RetrievalClient.retrieve
+
+    def counting(self, queries_, *args, **kwargs):
+        queries.append(tuple(queries_))
+        return real_retrieve(self, queries_, *args, **kwargs)
+
+    monkeypatch.setattr(RetrievalClient, "retrieve", counting)
+    trainer = make_trainer(tiny_policy, tiny_data / "train.jsonl", tmp_path / "run", retrieval_url=url,
+                           max_steps=8, steps_per_generation=4, save_strategy="no", feedback=False)
+    trainer.train()
+    history = trainer.retrieval_history
+    assert len(history) == 2  # one generation (and one retrieval) per four optimizer steps
+    assert all(len(h["problem_ids"]) == 4 * 2 for h in history)  # 4 steps x 2 problems (of 2 completions each)
+    assert [h["prefetched"] for h in history] == [False, True]  # the first batch has nothing to overlap with
+    assert len(queries) == len(set(queries)) <= 3  # each batch fetched once (the last lookahead may start too)
+
+
 def test_service_killed_mid_run_degrades_and_counts(tiny_policy, tiny_data, trainer_registry, live_server, tmp_path):
     url = live_server(trainer_registry, load_at_startup=["v0"])
     trainer = make_trainer(tiny_policy, tiny_data / "train.jsonl", tmp_path / "run", retrieval_url=url,
