@@ -18,18 +18,36 @@ def _plt():
     return plt
 
 
+def _running_mean(values: list[float], window: int) -> list[float]:
+    """Trailing mean over the last `window` steps (fewer at the start): a step's reward is the mean of a few
+    prompts' samples, far noisier than the trend the figure is read for."""
+    import numpy as np
+
+    sums = np.cumsum(np.concatenate([[0.0], values]))
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(0, ends - window)
+    return list((sums[ends] - sums[starts]) / (ends - starts))
+
+
 def reward_curves(results: Results, path: Path) -> Path:
+    """Each seed's per-step reward (faint) and its running mean over an eighth of the run (bold)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4))
+    window = 1
     for arm, seeds in results.train.items():
         for i, (seed, run) in enumerate(sorted(seeds.items())):
             curve = run.get("reward_curve") or []
-            if curve:
-                ax.plot([c["step"] for c in curve], [c["reward"] for c in curve], color=ARM_COLORS.get(arm),
-                        alpha=0.9 if i == 0 else 0.5, label=arm if i == 0 else None, marker="o", markersize=3)
+            if not curve:
+                continue
+            steps, rewards = [c["step"] for c in curve], [c["reward"] for c in curve]
+            window = max(1, len(curve) // 8)
+            color = ARM_COLORS.get(arm)
+            ax.plot(steps, rewards, color=color, alpha=0.15, linewidth=0.8)
+            ax.plot(steps, _running_mean(rewards, window), color=color, linewidth=2, alpha=0.9 if i == 0 else 0.6,
+                    label=arm if i == 0 else None)
     ax.set_xlabel("GRPO step")
     ax.set_ylabel("mean training reward")
-    ax.set_title("Training reward per arm (every seed)")
+    ax.set_title(f"Training reward per arm (every seed; bold: mean of the last {window} steps)")
     if ax.get_legend_handles_labels()[0]:
         ax.legend()
     fig.tight_layout()

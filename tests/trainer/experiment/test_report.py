@@ -152,3 +152,10 @@ def test_every_preset_flag_is_an_option_of_its_command(name):
 def test_a_preset_typo_is_caught_before_any_stage(override, message):
     with pytest.raises(UserError, match=re.escape(message)):
         check_command_args(get_preset("tiny", override))
+
+
+def test_reward_curve_running_mean_is_trailing_and_short_at_the_start():
+    from trainer.experiment.figures import _running_mean
+
+    assert _running_mean([0.0, 1.0, 0.0, 1.0, 1.0], 2) == pytest.approx([0.0, 0.5, 0.5, 0.5, 1.0])
+    assert _running_mean([0.25, 0.75], 8) == pytest.approx([0.25, 0.5])
