@@ -60,7 +60,8 @@ class InitPolicyConfig(CommandConfig):
     max_demos: int = Field(default=3, ge=1, description="demonstrations per demonstrated SFT example: 1..max_demos")
     demo_loss: bool = Field(default=True, description="also put the SFT loss on the demonstrations' worked solutions in the prompt "
                             "(novel-wording ones only with --novel-wordings include): ~2x the supervised tokens per forward pass")
-    epochs: int = Field(default=7, ge=1, description="passes over the train split, each with fresh demonstration draws")
+    epochs: int = Field(default=5, ge=1, description="passes over the train split, each with fresh demonstration draws "
+                        "(5 chosen on dev: docs/policy.md)")
     max_steps: int = Field(default=-1, description="stop SFT after this many optimizer steps (-1: all epochs)")
     learning_rate: float | None = Field(default=None, gt=0, description="peak SFT learning rate (cosine schedule); default "
                                         "3e-3 for the embedded policy trained from scratch, 2e-4 for a --base-model "
