@@ -26,6 +26,7 @@ from retrieval_service import deployment as dep
 from retrieval_service.ab import ABRouter
 from retrieval_service.batching import MicroBatcher
 from retrieval_service.feedback_store import FEEDBACK_FILE, FeedbackStore
+from retrieval_service.gc_control import paused_collection, release_frozen
 from retrieval_service.metrics import Metrics
 from retrieval_service.registry import (
     LoadedVersion,
@@ -125,6 +126,7 @@ class ServiceState:
         self.loader.shutdown(wait=False, cancel_futures=True)
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.feedback.close()
+        release_frozen()  # the versions go with the service (an in-process host, such as a test, keeps running)
 
     # ------------------------------------------------------------------ versions
     def split(self) -> dict[str, float]:
@@ -159,8 +161,9 @@ class ServiceState:
             self._loading.add(name)
             self._reserved[name] = cost
         try:
-            version = load_version(self.registry, name, self.settings.warmup_query, self.settings.device,
-                                   self.settings.index_device, self.settings.encoder_backend)
+            with paused_collection():
+                version = load_version(self.registry, name, self.settings.warmup_query, self.settings.device,
+                                       self.settings.index_device, self.settings.encoder_backend)
         except Exception as exc:
             with self._lock:
                 self._reserved.pop(name, None)
@@ -200,6 +203,8 @@ class ServiceState:
         for name in dropped:
             self.metrics.index_size.remove(name)
             self.metrics.version_bytes.remove(name)
+        if dropped:
+            release_frozen()
 
     def _apply(self, desired: DeploymentManifest, staged: dict[str, LoadedVersion], partial: bool = False) -> bool:
         """Load what `desired` lacks here and serve it; on a failure keep serving the current deployment.
