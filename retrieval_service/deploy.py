@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from shared.config import CommandConfig, parse_command
+from shared.config import CommandConfig, parse_command, positional
 from shared.contract import check_version_name
 from shared.errors import UserError
 
@@ -31,8 +31,8 @@ class DeployConfig(CommandConfig):
 
     action: Literal["status", "load", "split", "promote", "rollback", "unload"] = Field(
         description="status | load NAME | split NAME=WEIGHT ... | promote NAME | rollback | unload NAME",
-        json_schema_extra={"positional": True})
-    targets: list[str] = Field(default_factory=list, json_schema_extra={"positional": True},
+        json_schema_extra=positional())
+    targets: list[str] = Field(default_factory=list, json_schema_extra=positional(),
                                description="the version name (load, promote, unload) or NAME=WEIGHT items (split)")
     url: str = Field(default="http://127.0.0.1:8000", description="service base URL; several replicas as URL1,URL2: "
                      "the change goes to the first, and the command waits until every one serves it")

@@ -1,16 +1,20 @@
-"""Config models → command-line options, env vars and config files.
+"""Config models → command-line options, env vars and config files, read by pydantic-settings' sources.
 
 Every subcommand's options are the fields of one pydantic model, so the help text lives beside the default
-(as in TRL's configs). Precedence, lowest first: field default < `--config FILE` (YAML/JSON) <
-`RARFT_<COMMAND>_<FIELD>` env vars (`RARFT_EVAL_K`, `RARFT_INIT_POLICY_EPOCHS`) < explicit command-line flags.
-Each command reads only its own namespace, so a variable meant for one command never sets another's option.
-`rarft train` keeps TRL's parser for GRPOConfig's flags and takes its env vars through `env_flags`; `rarft serve`
-reads the service's `RARFT_<SETTING>` namespace, the same one `uvicorn --factory` and the compose file use.
+(as in TRL's configs). pydantic-settings reads each place: `CliSettingsSource` builds the parser from the model,
+`EnvSettingsSource` reads the command's own namespace. This module only puts them in one order, lowest first:
+field default < `--config FILE` (YAML/JSON) < `RARFT_<COMMAND>_<FIELD>` env vars (`RARFT_EVAL_K`,
+`RARFT_INIT_POLICY_EPOCHS`) < explicit command-line flags; renames deprecated spellings with a warning; and turns a
+bad value into one line naming the flag, variable or file key that held it. Each command reads only its own env
+namespace, so a variable meant for one command never sets another's option. `rarft train` keeps TRL's parser for
+GRPOConfig's flags and takes its env vars through `env_flags`; `rarft serve` reads the service's `RARFT_<SETTING>`
+namespace, the same one `uvicorn --factory` and the compose file use.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import re
@@ -18,9 +22,10 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, TypeVar, get_args, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic_settings import CliPositionalArg, CliSettingsSource, CliVariadicArg, EnvSettingsSource, SettingsError
 
 from shared.errors import UserError
 
@@ -34,105 +39,105 @@ class CommandConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True, protected_namespaces=())
 
 
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _strip_optional(annotation: Any) -> Any:
-    origin = get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return annotation
-
-
-def _is_list(annotation: Any) -> bool:
-    return get_origin(_strip_optional(annotation)) in (list, tuple, set)
-
-
-def _is_bool(annotation: Any) -> bool:
-    return _strip_optional(annotation) is bool
-
-
-def _is_mapping(annotation: Any) -> bool:
-    ann = _strip_optional(annotation)
-    return get_origin(ann) is dict or (isinstance(ann, type) and issubclass(ann, BaseModel))
-
-
-def _json_or_text(raw: str) -> Any:
-    """A mapping flag's JSON, or the text itself for the model to accept (a config type may take a plain string,
-    such as a source path) or to refuse with a one-line error naming the flag."""
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        return raw
-
-
 def renamed(*old_names: str) -> dict[str, Any]:
     """`Field(json_schema_extra=renamed("version"))`: the option's former names, accepted for one release with a
     deprecation line (as flag, env var and config key)."""
     return {"renamed_from": list(old_names)}
 
 
-def _old_names(field: Any) -> list[str]:
-    return list((field.json_schema_extra or {}).get("renamed_from", ()))
+def positional() -> dict[str, Any]:
+    """`Field(json_schema_extra=positional())`: the option is a positional argument on the command line."""
+    return {"positional": True}
+
+
+def _extra(field: Any) -> dict[str, Any]:
+    return field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
 
 
 def _renames(model: type[BaseModel]) -> dict[str, str]:
     """old name -> current name, for every field of `model`."""
-    return {old: name for name, field in model.model_fields.items() for old in _old_names(field)}
+    return {old: name for name, field in model.model_fields.items() for old in _extra(field).get("renamed_from", ())}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _is_list(annotation: Any) -> bool:
+    if get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_is_list(a) for a in get_args(annotation))
+    return get_origin(annotation) in (list, tuple, set)
+
+
+def env_prefix(prog: str) -> str:
+    """`rarft data` -> `RARFT_DATA_`, `rarft init-policy` -> `RARFT_INIT_POLICY_`: one env namespace per command."""
+    command = prog.removeprefix("rarft ").strip() or prog
+    return ENV_PREFIX + re.sub(r"[^A-Za-z0-9]+", "_", command).upper() + "_"
+
+
+def _decode(raw: str, is_list: bool) -> Any:
+    """An env value of a list or mapping option: JSON, else a comma list (lists) or the text itself (a mapping type
+    may take a plain string, such as a source path, or refuse it with a one-line error)."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return [s for s in raw.split(",") if s] if is_list else raw
+
+
+class _CommandEnv(EnvSettingsSource):
+    """One command's `<prefix><FIELD>` variables, read from a given mapping (tests and deprecation renames pass one)."""
+
+    def __init__(self, model: type[BaseModel], prefix: str, environ: typing.Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(model, case_sensitive=False, env_prefix=prefix)  # type: ignore[arg-type]
+
+    def _load_env_vars(self) -> typing.Mapping[str, str | None]:
+        return {key.lower(): value for key, value in self._environ.items()}
+
+    def decode_complex_value(self, field_name: str, field: Any, value: Any) -> Any:
+        return _decode(value, _is_list(field.annotation))
+
+
+def _cli_view(model: type[BaseModel]) -> type[BaseModel]:
+    """The model as pydantic-settings should parse it: lists take space-separated values (`--seeds 0 1 2`) and
+    fields marked positional are positional. Only parsing uses it; the command's own model validates."""
+    fields: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if _extra(field).get("positional"):
+            annotation = CliPositionalArg[annotation]  # type: ignore[valid-type]
+        elif _is_list(annotation):
+            annotation = CliVariadicArg[annotation]  # type: ignore[valid-type]
+        if field.default_factory is not None and not field.default_factory_takes_validated_data:
+            field = copy.copy(field)  # --help shows the value, not "default factory: <lambda>"
+            field.default, field.default_factory = field.default_factory(), None  # type: ignore[call-arg]
+        elif annotation is field.annotation:
+            continue
+        fields[name] = (annotation, field)
+    return create_model(model.__name__, __base__=model, **fields) if fields else model
+
+
+def _add_argument(parser: Any, *names: str, **kwargs: Any) -> Any:
+    """pydantic-settings spells a one-letter option `-k`; every option here is `--name` (`rarft eval --k 32`)."""
+    names = tuple("-" + n if re.fullmatch(r"-[A-Za-z0-9]", n) else n for n in names)
+    return parser.add_argument(*names, **kwargs)
 
 
 def _deprecated(prog: str, old: str, new: str) -> None:
     print(f"{prog}: warning: {old} is deprecated and will be removed in the next release; use {new}", file=sys.stderr)
 
 
-def _example(model: type[BaseModel]) -> str:
-    options = [n for n, f in model.model_fields.items() if not (f.json_schema_extra or {}).get("positional")]  # type: ignore[union-attr]
-    return (options or list(model.model_fields) or ["option"])[0]
-
-
-def build_parser(model: type[BaseModel], prog: str, description: str | None = None,
-                 prefix: str | None = None) -> argparse.ArgumentParser:
-    prefix = env_prefix(prog) if prefix is None else prefix
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=description or (model.__doc__ or "").strip().split("\n\n")[0],
-        argument_default=argparse.SUPPRESS,  # only flags the user typed override file/env values
-        epilog=f"Every option is also the env var {prefix}<OPTION> (e.g. {prefix}{_example(model).upper()}) and a key of "
-               "the --config file. Precedence: command line > env > file > default.",
-    )
-    parser.add_argument("--config", type=Path, help="YAML or JSON file with any of the options below")
-    for name, field in model.model_fields.items():
-        help_text = (field.description or "").replace("%", "%%")
-        if field.is_required():
-            help_text += " (required)"
-        elif field.default_factory is None and field.default is not None and not _is_mapping(field.annotation):
-            help_text += f" (default: {field.default!s})".replace("%", "%%")
-        kwargs: dict[str, Any] = {"help": help_text, "dest": name}
-        ann = _strip_optional(field.annotation)
-        if (field.json_schema_extra or {}).get("positional"):  # type: ignore[union-attr]
-            kwargs.pop("dest")
-            if _is_list(field.annotation):
-                kwargs["nargs"] = "*"
-            elif get_origin(ann) is Literal:
-                kwargs["choices"] = list(get_args(ann))
-            parser.add_argument(name, metavar=name.upper(), **kwargs)
-            continue
-        if _is_bool(field.annotation):
-            kwargs["action"] = argparse.BooleanOptionalAction
-        elif _is_list(field.annotation):
-            kwargs["nargs"] = "*"
-        elif _is_mapping(field.annotation):
-            kwargs["type"] = _json_or_text
-            kwargs["metavar"] = "JSON"
-        elif get_origin(ann) is Literal:
-            kwargs["choices"] = list(get_args(ann))
-        parser.add_argument(_flag(name), **kwargs)
-        for old in _old_names(field):  # accepted, not advertised: --help and the docs show the current name only
-            parser.add_argument(_flag(old), **{**kwargs, "help": argparse.SUPPRESS})
-    return parser
+def _rename_argv(argv: list[str], renames: dict[str, str], prog: str) -> list[str]:
+    out = []
+    for arg in argv:
+        head, sep, value = arg.partition("=")
+        for old, new in renames.items():
+            for spelled, current in ((_flag(old), _flag(new)), ("--no-" + _flag(old)[2:], "--no-" + _flag(new)[2:])):
+                if head == spelled:
+                    _deprecated(prog, spelled, current)
+                    arg = current + sep + value
+        out.append(arg)
+    return out
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -154,32 +159,6 @@ def read_config_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UserError(f"config file {path} must hold a mapping of option names to values")
     return {str(k).replace("-", "_"): v for k, v in data.items()}
-
-
-def env_prefix(prog: str) -> str:
-    """`rarft data` -> `RARFT_DATA_`, `rarft init-policy` -> `RARFT_INIT_POLICY_`: one env namespace per command."""
-    command = prog.removeprefix("rarft ").strip() or prog
-    return ENV_PREFIX + re.sub(r"[^A-Za-z0-9]+", "_", command).upper() + "_"
-
-
-def _env_value(raw: str, is_list: bool, is_mapping: bool) -> Any:
-    if is_list or is_mapping:
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError:
-            return [s for s in raw.split(",") if s] if is_list else raw
-    return raw
-
-
-def read_env(model: type[BaseModel], prefix: str, environ: typing.Mapping[str, str] | None = None) -> dict[str, tuple[Any, str]]:
-    """`<prefix><FIELD>` for every field, as (value, variable name); lists and mappings are JSON or comma lists."""
-    environ = os.environ if environ is None else environ
-    values: dict[str, tuple[Any, str]] = {}
-    for name, field in model.model_fields.items():
-        key = prefix + name.upper()
-        if key in environ:
-            values[name] = (_env_value(environ[key], _is_list(field.annotation), _is_mapping(field.annotation)), key)
-    return values
 
 
 def warn_unprefixed(names: typing.Iterable[str], prefix: str, prog: str, given: typing.Container[str] = (),
@@ -208,7 +187,7 @@ def env_flags(fields: typing.Mapping[str, Any], prog: str, environ: typing.Mappi
         key = prefix + name.upper()
         if key not in environ:
             continue
-        value = _env_value(environ[key], _is_list(annotation), False)
+        value = _decode(environ[key], True) if _is_list(annotation) else environ[key]
         flags += [f"--{name}", *(str(v) for v in value)] if isinstance(value, list) else [f"--{name}", str(value)]
     return flags
 
@@ -232,22 +211,39 @@ def format_validation_error(exc: ValidationError, origins: typing.Mapping[str, s
     return "; ".join(lines)
 
 
-def load_config(model: type[M], file_values: dict[str, Any] | None = None, cli_values: dict[str, Any] | None = None,
-                environ: typing.Mapping[str, str] | None = None, prefix: str = ENV_PREFIX, file_name: str = "") -> M:
-    """Merge default < file < env < CLI and validate; errors name the flag, variable or file key that was wrong."""
-    merged: dict[str, Any] = {}
-    origins: dict[str, str] = {}
-    for key, value in (file_values or {}).items():
-        merged[key], origins[key] = value, f"in {file_name}" if file_name else "in the config file"
-    for key, (value, var) in read_env(model, prefix, environ).items():
-        merged[key], origins[key] = value, var
-    for key, value in (cli_values or {}).items():
-        merged[key], origins[key] = value, _flag(key)
-    origins = {k: (f"'{k}' {v}" if v.startswith("in ") else v) for k, v in origins.items()}
+def _epilog(model: type[BaseModel], prefix: str) -> str:
+    options = [n for n, f in model.model_fields.items() if not _extra(f).get("positional")] or ["option"]
+    return (f"Every option is also the env var {prefix}<OPTION> (e.g. {prefix}{options[0].upper()}) and a key of the "
+            "--config file. Precedence: command line > env > file > default.")
+
+
+def _read_cli(model: type[BaseModel], argv: list[str], prog: str, description: str | None,
+              prefix: str) -> tuple[dict[str, Any], Path | None]:
+    """The flags the user typed (pydantic-settings' CLI source), and the --config path if one was given."""
+    parser = argparse.ArgumentParser(prog=prog, description=description or (model.__doc__ or "").strip().split("\n\n")[0],
+                                     epilog=_epilog(model, prefix))
+    parser.add_argument("--config", type=Path, help="YAML or JSON file with any of the options below")
+    seen: dict[str, Any] = {}
+
+    def parse(p: argparse.ArgumentParser, args: list[str]) -> argparse.Namespace:
+        ns = p.parse_args(args)
+        seen.update(vars(ns))
+        return ns
+
     try:
-        return model.model_validate(merged)
-    except ValidationError as exc:
-        raise UserError(format_validation_error(exc, origins)) from None
+        source = CliSettingsSource(_cli_view(model), cli_prog_name=prog, cli_parse_args=argv, cli_kebab_case=True,  # type: ignore[arg-type]
+                                   cli_implicit_flags=True, cli_hide_none_type=True, root_parser=parser,
+                                   parse_args_method=parse, add_argument_method=_add_argument)
+        values = source()
+    except SettingsError as exc:  # a flag's value pydantic-settings could not decode (bad JSON for a mapping)
+        raise UserError(re.sub(r"^Parsing error encountered for (\w+): ",
+                               lambda m: _flag(m.group(1)) + ": ", str(exc))) from None
+    for name, value in values.items():  # pydantic-settings drops the dotted flags when the option itself is text
+        dotted = [a.split("=")[0] for a in argv if a.startswith(_flag(name) + ".")]
+        if dotted and not isinstance(value, dict):
+            raise UserError(f"{_flag(name)} is plain text, so {', '.join(dotted)} would be lost: give {_flag(name)} "
+                            "as JSON, or every part of it as a dotted flag")
+    return values, seen.get("config")
 
 
 def parse_command(model: type[M], argv: list[str] | None, prog: str, description: str | None = None,
@@ -257,23 +253,33 @@ def parse_command(model: type[M], argv: list[str] | None, prog: str, description
     `prefix` defaults to the command's own namespace (`env_prefix(prog)`).
     """
     prefix = env_prefix(prog) if prefix is None else prefix
-    environ = os.environ if environ is None else environ
-    parser = build_parser(model, prog, description, prefix)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    ns = vars(parser.parse_args(argv))
-    for old, new in _renames(model).items():
-        spelled = {_flag(old), "--no-" + _flag(old)[2:]}
-        if any(a.split("=")[0] in spelled for a in argv):
-            _deprecated(prog, _flag(old), _flag(new))
-    config_path = ns.pop("config", None)
+    environ = dict(os.environ if environ is None else environ)
+    renames = _renames(model)
+    argv = _rename_argv(list(sys.argv[1:] if argv is None else argv), renames, prog)
+    cli_values, config_path = _read_cli(model, argv, prog, description, prefix)
     file_values = read_config_file(config_path) if config_path else {}
-    for old, new in _renames(model).items():
+    for old, new in renames.items():
         if old in file_values:
             _deprecated(prog, f"'{old}' in {config_path}", f"'{new}'")
             file_values.setdefault(new, file_values.pop(old))
         if prefix + old.upper() in environ:
             _deprecated(prog, prefix + old.upper(), prefix + new.upper())
-            environ = {**environ, prefix + new.upper(): environ[prefix + new.upper()] if prefix + new.upper() in environ
-                       else environ[prefix + old.upper()]}
-    warn_unprefixed(model.model_fields, prefix, prog, given=ns, environ=environ)
-    return load_config(model, file_values, ns, environ, prefix, str(config_path or ""))
+            environ.setdefault(prefix + new.upper(), environ[prefix + old.upper()])
+    warn_unprefixed(model.model_fields, prefix, prog, given=cli_values, environ=environ)
+
+    merged: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for key, value in file_values.items():
+        merged[key], origins[key] = value, f"'{key}' in {config_path}"
+    try:
+        env_values = _CommandEnv(model, prefix, environ)()
+    except SettingsError as exc:
+        raise UserError(str(exc)) from None
+    for key, value in env_values.items():
+        merged[key], origins[key] = value, prefix + key.upper()
+    for key, value in cli_values.items():
+        merged[key], origins[key] = value, _flag(key)
+    try:
+        return model.model_validate(merged)
+    except ValidationError as exc:
+        raise UserError(format_validation_error(exc, origins)) from None

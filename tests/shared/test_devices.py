@@ -49,7 +49,7 @@ def test_every_model_loading_command_takes_device_and_dtype(command, required, m
     assert cfg.device == "cpu"
     if command not in ("build-retriever", "serve"):  # encoders only: the precision flag is the policy's
         assert _parse(command)([*required, "--dtype", "fp32"]).dtype == "fp32"
-        with pytest.raises(SystemExit):
+        with pytest.raises(UserError, match=r"^--dtype: Input should be 'auto', 'bf16', 'fp16' or 'fp32'$"):
             _parse(command)([*required, "--dtype", "int4"])
 
 

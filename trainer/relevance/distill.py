@@ -4,8 +4,8 @@ The student starts from the parent version's encoder (a sentence-transformers fo
 v0) and is trained with sentence-transformers' own `SentenceTransformerTrainer` on rows
 (query, cand_0 .. cand_{N-1}, label = N teacher scores). Two loss variants are trained from the same start,
 KL-only and KL + contrastive (trainer.relevance.losses); the one with the better validation score on held-out
-queries (trainer.relevance.evaluators) becomes the new version, built by retrieval_service.build.build_version
-with the parent, the labels' checksum and both variants' metrics in its manifest.
+queries (trainer.relevance.evaluators) becomes the new version, written by the one version store
+(shared.versions.build_version) with the parent, the labels' checksum and both variants' metrics in its manifest.
 """
 
 from __future__ import annotations
