@@ -259,6 +259,8 @@ class Pipeline:
         p = self.preset
         labels, v1 = self.labels.with_name(f"labels{suffix}.jsonl"), f"{V1}{suffix}"
         distill_args = p.distill_args if not suffix else {**p.distill_args, "seed": int(suffix.removeprefix("-s"))}
+        if "split" in p.label_args:  # distil from the split that was labelled
+            distill_args = {**distill_args, "split": p.label_args["split"]}
         label_out = self._artifact_stage(
             f"label{suffix}", labels, ["label", "--policy", str(policy), "--data", str(self.data), "--retriever",
                                        str(self.registry / V0), "--out", str(labels), *to_flags(p.label_args)],
@@ -275,14 +277,25 @@ class Pipeline:
         return WarmStart(policy, v1, upstream, policy_out, deployed)
 
     def _deploy(self, v1: str) -> dict[str, Any]:
-        """Hot-load v1 into the running service (no restart); a rerun whose service loaded v1 at start skips the load."""
+        """Hot-load v1 into the running service (no restart). A rerun whose service loaded this v1 at start skips the
+        load; one whose service loaded an older v1 (distilled again since) unloads it and loads the new one."""
+        from shared.versions import read_manifest
+
         assert self.service is not None
-        before = [v["name"] for v in self._versions().get("versions", [])]
+        served = {v["name"]: v for v in self._versions().get("versions", [])}
+        before = list(served)
+        built = read_manifest(self.registry / v1).created_at
+        stale = v1 in served and served[v1].get("manifest", {}).get("created_at") != built
         loaded_by = "already loaded when the service started (the registry's deployment, on a rerun)"
-        if v1 not in before:
-            self.rarft("deploy" + v1.removeprefix(V1), ["deploy", "--url", self.service.url, "load", v1],
-                       env={"RARFT_ADMIN_TOKEN": self.service.admin_token})
-            loaded_by = "rarft deploy load (hot, no restart)"
+        admin = {"RARFT_ADMIN_TOKEN": self.service.admin_token}
+        # The service keeps the version it loaded: a same-named rebuild is unloaded first, and as it took all the
+        # traffic, v0 holds it meanwhile and the new v1 takes it back.
+        actions = ([["promote", V0], ["unload", v1]] if stale else []) + [["load", v1]] + ([["promote", v1]] if stale else [])
+        if v1 not in served or stale:
+            for action in actions:
+                log = f"deploy{v1.removeprefix(V1)}" + (f"-{action[0]}" if stale else "")
+                self.rarft(log, ["deploy", "--url", self.service.url, *action], env=admin)
+            loaded_by = "rarft deploy load (hot, no restart)" + (", after unloading the older v1" if stale else "")
         after = self._versions()
         names = [v["name"] for v in after.get("versions", [])]
         if v1 not in names or V0 not in names:

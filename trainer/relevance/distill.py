@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shared.config import CommandConfig, parse_command, renamed
 from shared.devices import DEVICE_HELP, DTYPE_HELP, Dtype, resolve_device, training_precision
@@ -33,7 +33,8 @@ class DistillConfig(CommandConfig):
     """Distil benefit labels into a sentence-transformers bi-encoder and write a new retriever version."""
 
     labels: Path = Field(description="label file written by `rarft label` (.jsonl or .parquet)")
-    data: Path = Field(description="benchmark/problem directory (train.jsonl holds the labelled queries)")
+    data: Path = Field(description="benchmark/problem directory holding the labelled queries' split and bank.jsonl")
+    split: str = Field(default="train", description="split the labelled queries come from (as `rarft label --split`)")
     parent: Path = Field(description="parent retriever version dir (REGISTRY/v0): initial encoder and bank")
     out: Path = Field(description="new version dir to write (REGISTRY/v1); its folder name is the version name")
     variants: list[Literal["kl", "kl_contrastive"]] = Field(default=list(VARIANTS), description="loss variants to train and compare; the better one is kept")
@@ -60,6 +61,13 @@ class DistillConfig(CommandConfig):
     dtype: Dtype = Field(default="auto", description=DTYPE_HELP + "; mixed precision on a GPU, the weights stay fp32")
     report_to: list[str] = Field(default=["tensorboard"], description=REPORT_TO_HELP + " (one run per variant)")
     progress: bool = Field(default=True, description="show progress bars")
+
+    @field_validator("split")
+    @classmethod
+    def _not_held_out(cls, split: str) -> str:
+        if split in ("dev", "test"):
+            raise ValueError(f"the {split} split is held out: a retriever distilled on its queries would have seen them")
+        return split
 
 
 def _teacher(benefits: list[float], how: str) -> list[float]:
@@ -148,9 +156,10 @@ def run_distill(cfg: DistillConfig) -> dict[str, Any]:
     # Validate everything cheap first: bad labels fail before an encoder is loaded or anything is written.
     parent_dir = open_version_dir(cfg.parent)
     parent_rows = read_rows(parent_dir / BANK_FILE)
-    train = by_id(read_split(cfg.data, "train"), "train split")
+    queries = by_id(read_split(cfg.data, cfg.split), f"{cfg.split} split")
     candidates = {**by_id(read_split(cfg.data, "bank"), "bank"), **by_id(parent_rows, f"bank of {cfg.parent}")}
-    groups = group_by_query(read_labels(cfg.labels), set(train), set(candidates), source=str(cfg.labels))
+    groups = group_by_query(read_labels(cfg.labels), set(queries), set(candidates), source=str(cfg.labels),
+                            query_split=cfg.split)
     labels_checksum = sha256_file(cfg.labels)
     parent = load_version(parent_dir, device=resolve_device(cfg.device))
 
@@ -160,13 +169,13 @@ def run_distill(cfg: DistillConfig) -> dict[str, Any]:
     if n_val == 0:
         raise UserError(f"{len(qids)} labelled queries are too few to hold some out for validation; label at least 4")
     val_ids, train_ids = sorted(qids[:n_val]), qids[n_val:]
-    train_rows = build_rows({q: groups[q] for q in train_ids}, train, candidates, cfg)
+    train_rows = build_rows({q: groups[q] for q in train_ids}, queries, candidates, cfg)
     corpus = list(parent.bank)
     if len(corpus) > cfg.eval_corpus_size:
         corpus = random.Random(cfg.seed).sample(corpus, cfg.eval_corpus_size)
     pools = {q: ([candidates[r["candidate_id"]].problem for r in groups[q]], [r["benefit"] for r in groups[q]])
              for q in val_ids}
-    evaluator = RelevanceEvaluator([train[q] for q in val_ids], corpus, pools, k=cfg.k, name="val")
+    evaluator = RelevanceEvaluator([queries[q] for q in val_ids], corpus, pools, k=cfg.k, name="val")
     primary = evaluator.primary_metric
 
     encoder_dir = parent.encoder_dir

@@ -115,7 +115,8 @@ def read_labels(path: Path) -> list[dict[str, Any]]:
 
 
 def group_by_query(rows: Iterable[dict[str, Any]], known_queries: set[str] | None = None,
-                   known_candidates: set[str] | None = None, source: str = "labels") -> dict[str, list[dict[str, Any]]]:
+                   known_candidates: set[str] | None = None, source: str = "labels",
+                   query_split: str = "train") -> dict[str, list[dict[str, Any]]]:
     """Rows per query, checked: finite benefits, known ids, at least two candidates per query."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for i, row in enumerate(rows):
@@ -124,7 +125,8 @@ def group_by_query(rows: Iterable[dict[str, Any]], known_queries: set[str] | Non
             raise UserError(f"{source} row {i} (query {row.get('query_id')!r}, candidate {row.get('candidate_id')!r}) "
                             f"has a non-finite benefit {b!r}; relabel those queries")
         if known_queries is not None and row["query_id"] not in known_queries:
-            raise UserError(f"{source} row {i} references query id {row['query_id']!r}, which is not in the train split")
+            raise UserError(f"{source} row {i} references query id {row['query_id']!r}, which is not in the {query_split} split "
+                            "(label and distill with the same --split)")
         if known_candidates is not None and row["candidate_id"] not in known_candidates:
             raise UserError(f"{source} row {i} references candidate id {row['candidate_id']!r}, which is not in the bank")
         groups[row["query_id"]].append(row)

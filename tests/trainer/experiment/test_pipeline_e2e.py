@@ -103,6 +103,17 @@ def test_tiny_experiment_end_to_end_and_resume(tmp_path, capsys):
     assert rerun["table"] == results["table"]
     assert "reused" in second
 
+    # v1 distilled again (another distillation seed): the restarted service had loaded the older v1 from the
+    # registry, so the deploy stage unloads it and loads the new one; every later stage then retrieves from it
+    assert main(["--preset", "tiny", "--out", str(out), "--overrides", json.dumps({"distill_args": {"seed": 1}})]) == 0
+    capsys.readouterr()
+    third = json.loads((out / "results.json").read_text())
+    assert not third["stages"]["distill"]["skipped"] and not third["stages"]["deploy"]["skipped"]
+    assert third["deploy"]["loaded_by"].endswith("after unloading the older v1")
+    served = {v["name"]: v for v in third["deploy"]["versions"]["versions"]}
+    built = json.loads((out / "registry" / "v1" / "manifest.json").read_text())
+    assert served["v1"]["manifest"]["created_at"] == built["created_at"] != rerun["deploy"]["versions"]["versions"][0]["manifest"]["created_at"]
+
 
 def test_a_warm_start_per_seed(tmp_path, capsys):
     """vary_warm_start (the full preset's): each seed trains from its own warm start and retrieves from the v1

@@ -92,3 +92,25 @@ def test_teacher_rows_put_the_best_candidate_first(tiny_data):
     best = max(groups[sorted(groups)[0]], key=lambda r: r["benefit"])
     assert out[0]["cand_0"] == bank[best["candidate_id"]].problem
     assert out[0]["label"] == sorted(out[0]["label"], reverse=True) and abs(sum(out[0]["label"])) < 1e-9  # z-scored
+
+
+def test_labels_of_another_split_need_that_split_and_held_out_splits_are_refused(tiny_data, tiny_registry, tmp_path):
+    """Queries labelled from the RL rows distil with --split rl; dev and test are never distillation queries."""
+    from pydantic import ValidationError
+
+    from shared.rows import read_split
+    from trainer.relevance.distill import DistillConfig, run_distill
+
+    bank = read_split(tiny_data, "bank")
+    rows = [{"query_id": q.id, "candidate_id": d.id, "benefit": 0.1 * j, "baseline": -1.0}
+            for q in read_split(tiny_data, "rl")[:6] for j, d in enumerate(bank[:3])]
+    rows[-1]["candidate_id"] = "bank-missing"  # stops run_distill right after the query check, before any training
+    labels = _write_labels(tmp_path / "labels.jsonl", rows)
+    args = dict(labels=labels, data=tiny_data, parent=tiny_registry / "v0-semantic", out=tmp_path / "v1", progress=False)
+    with pytest.raises(UserError, match="not in the train split"):
+        run_distill(DistillConfig(**args))
+    with pytest.raises(UserError, match="not in the bank"):  # the rl queries are found
+        run_distill(DistillConfig(**args, split="rl"))
+    for held_out in ("dev", "test"):
+        with pytest.raises(ValidationError, match="held out"):
+            DistillConfig(**args, split=held_out)
