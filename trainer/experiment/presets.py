@@ -89,7 +89,9 @@ QUICK = Preset(  # the README's first command: three seeds of the primary compar
     arms=["grpo", "ra-rft"],  # the semantic arm is the full preset's; here v1 vs v0 is RA-RFT's own test condition
     data_args={"bank_size": 1500, "train_size": 2000, "rl_size": 600, "dev_size": 300, "test_size": 300},
     policy_args={"eval_limit": 100, "progress": False},
-    label_args={"num_queries": 120, "num_semantic": 8, "num_random": 8, "progress": False},
+    # the RL rows' queries: wordings the warm start never saw, like test's, so a demonstration matters (chosen on dev,
+    # docs/experiment.md "Choices made on dev, seventeenth session"); distill reads the same split
+    label_args={"split": "rl", "num_queries": 120, "num_semantic": 8, "num_random": 8, "progress": False},
     # 120 labelled queries: 14 steps, so a larger step; only the KL variant, which won every validation comparison
     # with kl_contrastive on record (docs/relevance.md), so the stage trains one retriever instead of two
     distill_args={"learning_rate": 1e-4, "variants": ["kl"], "progress": False},
