@@ -74,6 +74,11 @@ def warm_start_suffixes(preset: Preset) -> dict[int, str]:
     return {seed: (f"-s{seed}" if preset.vary_warm_start else "") for seed in preset.seeds}
 
 
+def round_suffix(suffix: str, round_: int) -> str:
+    """Stage and artifact suffix of a warm start's distillation round: round 1 keeps the warm start's own."""
+    return suffix if round_ == 1 else f"{suffix}-r{round_}"
+
+
 def planned_stages(preset: Preset) -> list[tuple[str, float]]:
     b = preset.budget_s
     suffixes = list(dict.fromkeys(warm_start_suffixes(preset).values()))
@@ -81,7 +86,9 @@ def planned_stages(preset: Preset) -> list[tuple[str, float]]:
     stages += [(f"policy{x}", b.get("policy", 300)) for x in suffixes]
     stages += [("retriever-v0", b.get("retriever", 30)), ("service", b.get("service", 20))]
     for x in suffixes:
-        stages += [(f"label{x}", b.get("label", 120)), (f"distill{x}", b.get("distill", 120)), (f"deploy{x}", b.get("deploy", 10))]
+        for r in range(1, preset.distill_rounds + 1):
+            stages += [(f"label{round_suffix(x, r)}", b.get("label", 120)), (f"distill{round_suffix(x, r)}", b.get("distill", 120))]
+        stages += [(f"deploy{x}", b.get("deploy", 10))]
     for seed in preset.seeds:
         stages += [(f"train-{arm}-s{seed}", b.get("train", 120)) for arm in preset.arms]
     base_seeds = preset.seeds if preset.vary_warm_start else preset.seeds[:1]
@@ -255,21 +262,38 @@ class Pipeline:
         return policy, out
 
     def _distil_v1(self, suffix: str, policy: Path, policy_out: dict[str, Any], v0_out: dict[str, Any]) -> WarmStart:
-        """Label with this warm start, distil its v1 and hot-deploy it."""
+        """Label with this warm start, distil its v1 (in `distill_rounds` rounds) and hot-deploy it.
+
+        Round r > 1 labels the same queries (same label args, so the same seeded subset) with pools drawn from round
+        r-1's retriever instead of v0, and distils on from that retriever: its own top hits are the look-alikes it still
+        confuses, which v0's pools seldom hold. Only the last round is v1; earlier rounds are `v1-r<r>` in the registry,
+        never deployed."""
         p = self.preset
-        labels, v1 = self.labels.with_name(f"labels{suffix}.jsonl"), f"{V1}{suffix}"
+        v1 = f"{V1}{suffix}"
         distill_args = p.distill_args if not suffix else {**p.distill_args, "seed": int(suffix.removeprefix("-s"))}
         if "split" in p.label_args:  # distil from the split that was labelled
             distill_args = {**distill_args, "split": p.label_args["split"]}
-        label_out = self._artifact_stage(
-            f"label{suffix}", labels, ["label", "--policy", str(policy), "--data", str(self.data), "--retriever",
-                                       str(self.registry / V0), "--out", str(labels), *to_flags(p.label_args)],
-            inputs={"args": p.label_args, "policy": policy_out["checksum"], "v0": v0_out["checksum"]}, resume_partial=True)
-        v1_out = self._artifact_stage(
-            f"distill{suffix}", self.registry / v1, ["distill", "--labels", str(labels), "--data", str(self.data), "--parent",
-                                                     str(self.registry / V0), "--out", str(self.registry / v1),
-                                                     *to_flags(distill_args), *self._report_flags()],
-            inputs={"args": distill_args, "labels": label_out["checksum"]})
+        source, source_out = V0, v0_out
+        for r in range(1, p.distill_rounds + 1):
+            x = round_suffix(suffix, r)
+            labels = self.labels.with_name(f"labels{x}.jsonl")
+            name = v1 if r == p.distill_rounds else f"{v1}-r{r}"
+            # round 1's fingerprints are those of a one-round run, so its runs resume either way
+            pool = {} if r == 1 else {"pool": source_out["checksum"]}
+            label_out = self._artifact_stage(
+                f"label{x}", labels, ["label", "--policy", str(policy), "--data", str(self.data), "--retriever",
+                                      str(self.registry / source), "--out", str(labels), *to_flags(p.label_args)],
+                inputs={"args": p.label_args, "policy": policy_out["checksum"], "v0": v0_out["checksum"], **pool},
+                resume_partial=True)
+            source_out = self._artifact_stage(
+                f"distill{x}", self.registry / name, ["distill", "--labels", str(labels), "--data", str(self.data),
+                                                      "--parent", str(self.registry / source), "--out",
+                                                      str(self.registry / name), *to_flags(distill_args),
+                                                      *self._report_flags()],
+                inputs={"args": distill_args, "labels": label_out["checksum"],
+                        **({} if name == v1 else {"out": name}), **pool})
+            source = name
+        v1_out = source_out
         # Resumable: a rerun's fresh service already serves v1 (the registry's deployment), so the first hot deploy stands.
         deployed = self.runner.run(f"deploy{suffix}", lambda: self._deploy(v1), inputs={"v1": v1_out["checksum"]},
                                    verify=lambda o: v1 in [v["name"] for v in self._versions().get("versions", [])])

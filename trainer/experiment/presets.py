@@ -26,6 +26,9 @@ class Preset(BaseModel):
     build_args: dict[str, Any] = Field(default_factory=dict, description="flags of `rarft build-retriever`")
     label_args: dict[str, Any] = Field(default_factory=dict, description="flags of `rarft label`")
     distill_args: dict[str, Any] = Field(default_factory=dict, description="flags of `rarft distill`")
+    distill_rounds: int = Field(default=1, ge=1, description="rounds of label + distill: each round after the first "
+                                "labels the same queries with pools from the previous round's retriever (its own "
+                                "look-alikes, hard negatives for it) and distils on from it; the last round is v1")
     train_args: dict[str, Any] = Field(default_factory=dict, description="flags of `rarft train` (all arms)")
     retrieval_args: dict[str, Any] = Field(default_factory=dict, description="extra `rarft train` flags of the retrieval arms")
     eval_args: dict[str, Any] = Field(default_factory=dict, description="flags of `rarft eval` (every arm and condition)")
@@ -92,6 +95,7 @@ QUICK = Preset(  # the README's first command: three seeds of the primary compar
     # the RL rows' queries: wordings the warm start never saw, like test's, so a demonstration matters (chosen on dev,
     # docs/experiment.md "Choices made on dev, seventeenth session"); distill reads the same split
     label_args={"split": "rl", "num_queries": 120, "num_semantic": 8, "num_random": 8, "progress": False},
+    distill_rounds=2,  # the second round's pools come from the first v1 (dev choice, docs/experiment.md)
     # 120 labelled queries: 14 steps, so a larger step; only the KL variant, which won every validation comparison
     # with kl_contrastive on record (docs/relevance.md), so the stage trains one retriever instead of two
     distill_args={"learning_rate": 1e-4, "variants": ["kl"], "progress": False},

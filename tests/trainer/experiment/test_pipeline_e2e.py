@@ -8,6 +8,7 @@ port, `label`, `distill`, `deploy` (hot load of v1), the preset's `rarft train` 
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -117,11 +118,12 @@ def test_tiny_experiment_end_to_end_and_resume(tmp_path, capsys):
 
 def test_a_warm_start_per_seed(tmp_path, capsys):
     """vary_warm_start (the full preset's): each seed trains from its own warm start and retrieves from the v1
-    distilled from that warm start's labels; the warm start is evaluated per seed, and the comparisons pair by seed."""
+    distilled from that warm start's labels; the warm start is evaluated per seed, and the comparisons pair by seed.
+    Two distillation rounds: each warm start's v1 is distilled on from its round-1 retriever, with pools from it."""
     from trainer.experiment.cli import main
 
     out = tmp_path / "run"
-    overrides = {"vary_warm_start": True, "retriever_analysis": False, "test_label_queries": 0}
+    overrides = {"vary_warm_start": True, "retriever_analysis": False, "test_label_queries": 0, "distill_rounds": 2}
     assert main(["--preset", "tiny", "--out", str(out), "--overrides", json.dumps(overrides)]) == 0
     capsys.readouterr()
     results = json.loads((out / "results.json").read_text())
@@ -129,6 +131,16 @@ def test_a_warm_start_per_seed(tmp_path, capsys):
     assert [p["config"]["seed"] for p in policies] == [0, 1]
     assert (out / "registry" / "v1-s0" / "manifest.json").is_file() and (out / "registry" / "v1-s1" / "manifest.json").is_file()
     assert not (out / "policy").exists() and not (out / "registry" / "v1").exists()
+    for seed in (0, 1):  # round 2 labelled the same queries with round 1's retriever and distilled on from it
+        manifest = json.loads((out / "registry" / f"v1-s{seed}" / "manifest.json").read_text())
+        assert Path(manifest["parent_version"]).name == f"v1-s{seed}-r1"
+        assert f"--retriever {out / 'registry' / f'v1-s{seed}-r1'}" in (out / "logs" / f"label-s{seed}-r2.log").read_text()
+        first, second = ({json.loads(ln)["query_id"] for ln in (out / "labels" / name).read_text().splitlines()}
+                         for name in (f"labels-s{seed}.jsonl", f"labels-s{seed}-r2.jsonl"))
+        assert first == second
+    assert {f"label-s{s}-r2" for s in (0, 1)} | {f"distill-s{s}-r2" for s in (0, 1)} <= set(results["stages"])
+    served = {v["name"] for v in results["deploy"]["versions"]["versions"]}
+    assert "v0" in served and not any(name.endswith("-r1") for name in served)  # earlier rounds stay undeployed
     for seed in (0, 1):
         base = json.loads((out / "eval" / f"base-s{seed}-v1" / "results.json").read_text())
         assert base["retrieval"]["versions_served"] == {f"v1-s{seed}": 8}

@@ -22,7 +22,8 @@ def test_planned_stages_cover_every_arm_seed_and_condition():
     assert names[-2:] == ["analysis", "report"] and len(names) == len(set(names))
     quick = get_preset("quick")
     names = [n for n, _ in planned_stages(quick)]
-    assert names[:7] == ["data", "policy", "retriever-v0", "service", "label", "distill", "deploy"]  # one shared warm start
+    assert quick.distill_rounds == 2  # one shared warm start; v1 from a second round of hard-negative pools
+    assert names[:9] == ["data", "policy", "retriever-v0", "service", "label", "distill", "label-r2", "distill-r2", "deploy"]
     assert "eval-base-none" in names and "eval-base-v1" in names
     assert not any(n.startswith("train-semantic") for n in names) and quick.arms == ["grpo", "ra-rft"]
 
