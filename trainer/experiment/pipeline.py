@@ -22,32 +22,13 @@ from typing import Any
 from shared.artifacts import checksum_tree, sha256_file
 from shared.errors import UserError
 from trainer.data.benchmark import GENERATOR
+from trainer.experiment.plan import (ARMS, BASE, BASE_CONDITIONS, TRAIN_PIN_FLAG, V0, V1, base_eval_name, cond_name,
+                                     eval_seed, planned_stages, round_suffix, warm_start_suffixes)
 from trainer.experiment.presets import Preset, check_command_args, to_flags
+from trainer.experiment.run_files import find_model_dir, read_per_problem, read_train_log
 from trainer.experiment.schema import Results
 from trainer.experiment.service import ServiceProcess
 from trainer.experiment.stages import Launch, StageRunner, run_rarft
-
-V0, V1 = "v0", "v1"
-# arm -> (retriever version pinned during training, evaluation conditions: None = no retrieval). The conditions are
-# the ones the pre-registered comparisons read (trainer.experiment.comparisons), no more: every evaluation costs
-# a minute or more of the quick preset's time.
-ARMS: dict[str, tuple[str | None, list[str | None]]] = {
-    "grpo": (None, [None, V1]),
-    "semantic": (V0, [V0]),
-    "ra-rft": (V1, [V1, V0]),
-}
-BASE = "base"  # the warm-started policy every arm starts from, evaluated exactly like them
-BASE_CONDITIONS: list[str | None] = [None, V1]
-TRAIN_PIN_FLAG = "retriever_version"  # `rarft train` option that pins a retriever version
-EVAL_SEED_OFFSET = 1000  # the evaluation seed of training seed s is s + 1000: sampling never replays training's draws
-
-
-def cond_name(version: str | None) -> str:
-    return version or "none"
-
-
-def base_eval_name(preset: Preset, seed: int) -> str:
-    return f"{BASE}-s{seed}" if preset.vary_warm_start else BASE
 
 
 @dataclass
@@ -65,94 +46,10 @@ class WarmStart:
         return self.v1 if name == V1 else name
 
 
-def eval_seed(seed: int) -> int:
-    return seed + EVAL_SEED_OFFSET
-
-
-def warm_start_suffixes(preset: Preset) -> dict[int, str]:
-    """seed -> the suffix of its warm start's stages and artifacts: '' for the one shared warm start."""
-    return {seed: (f"-s{seed}" if preset.vary_warm_start else "") for seed in preset.seeds}
-
-
-def round_suffix(suffix: str, round_: int) -> str:
-    """Stage and artifact suffix of a warm start's distillation round: round 1 keeps the warm start's own."""
-    return suffix if round_ == 1 else f"{suffix}-r{round_}"
-
-
-def planned_stages(preset: Preset) -> list[tuple[str, float]]:
-    b = preset.budget_s
-    suffixes = list(dict.fromkeys(warm_start_suffixes(preset).values()))
-    stages = [("data", b.get("data", 60))]
-    stages += [(f"policy{x}", b.get("policy", 300)) for x in suffixes]
-    stages += [("retriever-v0", b.get("retriever", 30)), ("service", b.get("service", 20))]
-    for x in suffixes:
-        for r in range(1, preset.distill_rounds + 1):
-            stages += [(f"label{round_suffix(x, r)}", b.get("label", 120)), (f"distill{round_suffix(x, r)}", b.get("distill", 120))]
-        stages += [(f"deploy{x}", b.get("deploy", 10))]
-    for seed in preset.seeds:
-        stages += [(f"train-{arm}-s{seed}", b.get("train", 120)) for arm in preset.arms]
-    base_seeds = preset.seeds if preset.vary_warm_start else preset.seeds[:1]
-    stages += [(f"eval-{base_eval_name(preset, seed)}-{cond_name(c)}", b.get("eval", 60))
-               for seed in base_seeds for c in BASE_CONDITIONS]
-    for seed in preset.seeds:
-        for arm in preset.arms:
-            stages += [(f"eval-{arm}-s{seed}-{cond_name(c)}", b.get("eval", 60)) for c in ARMS[arm][1]]
-    if preset.retriever_analysis:
-        stages += [("analysis", b.get("analysis", 60))]
-    stages += [("report", b.get("report", 10))]
-    return stages
-
-
 def _tree_unchanged(key: str, path: Path):
     def verify(outputs: dict[str, Any]) -> bool:
         return path.exists() and outputs.get(key) == (checksum_tree(path) if path.is_dir() else sha256_file(path))
     return verify
-
-
-def find_model_dir(run_dir: Path) -> Path:
-    """The trained model: the output dir when the final model was saved there, else the newest checkpoint."""
-    if (run_dir / "config.json").is_file():
-        return run_dir
-    checkpoints = sorted(run_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-    if checkpoints and (checkpoints[-1] / "config.json").is_file():
-        return checkpoints[-1]
-    raise UserError(f"no trained model found in {run_dir} (no config.json and no checkpoint-*/)")
-
-
-def read_train_log(run_dir: Path) -> dict[str, Any]:
-    """Reward curve and final numbers from TRL's trainer_state.json (the output dir's, else the newest checkpoint's)."""
-    candidates = [run_dir / "trainer_state.json"] + sorted(
-        run_dir.glob("checkpoint-*/trainer_state.json"), key=lambda p: int(p.parent.name.split("-")[-1]), reverse=True)
-    state_path = next((p for p in candidates if p.is_file()), None)
-    if state_path is None:
-        return {"log_history": [], "state_file": None}
-    state = json.loads(state_path.read_text())
-    history = state.get("log_history", [])
-    curve = [{"step": h["step"], "reward": h["reward"]} for h in history if "reward" in h and "step" in h]
-    keep = ("reward", "reward_std", "loss", "retrieval/latency_ms", "train_runtime")
-    return {
-        "state_file": str(state_path),
-        "global_step": state.get("global_step"),
-        "reward_curve": curve,
-        "log_history": [{k: v for k, v in h.items() if k == "step" or k.startswith(("reward", "retrieval/", "loss", "train_"))
-                         or k in keep} for h in history],
-        "final_reward": curve[-1]["reward"] if curve else None,
-        "mean_reward": sum(c["reward"] for c in curve) / len(curve) if curve else None,
-        "retrieval": {key: _mean([h[key] for h in history if key in h])
-                      for key in ("retrieval/with_demos", "retrieval/latency_ms", "retrieval/degraded")},
-    }
-
-
-def read_per_problem(path: Path) -> dict[str, float]:
-    """problem id -> avg@k of one evaluation (its per_problem.csv): what the paired comparisons resample."""
-    import csv
-
-    with open(path, newline="") as fh:
-        return {row["id"]: float(row["accuracy"]) for row in csv.DictReader(fh)}
-
-
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
 
 
 LAUNCHED = ("train", "label", "eval")  # the stage commands that run under `accelerate launch` when one is given

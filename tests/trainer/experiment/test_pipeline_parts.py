@@ -5,8 +5,9 @@ import json
 import pytest
 
 from shared.errors import UserError
-from trainer.experiment.pipeline import ARMS, find_model_dir, planned_stages, read_train_log
+from trainer.experiment.plan import ARMS, planned_stages
 from trainer.experiment.presets import get_preset
+from trainer.experiment.run_files import find_model_dir, read_train_log
 from trainer.experiment.service import ServiceProcess
 
 
