@@ -52,7 +52,8 @@ def planned_stages(preset: Preset) -> list[tuple[str, float]]:
     stages += [("retriever-v0", b.get("retriever", 30)), ("service", b.get("service", 20))]
     for x in suffixes:
         for r in range(1, preset.distill_rounds + 1):
-            stages += [(f"label{round_suffix(x, r)}", b.get("label", 120)), (f"distill{round_suffix(x, r)}", b.get("distill", 120))]
+            rx = round_suffix(x, r)
+            stages += [(f"label{rx}", b.get("label", 120)), (f"distill{rx}", b.get("distill", 120))]
         stages += [(f"deploy{x}", b.get("deploy", 10))]
     for seed in preset.seeds:
         stages += [(f"train-{arm}-s{seed}", b.get("train", 120)) for arm in preset.arms]
