@@ -23,6 +23,7 @@ from shared.config import CommandConfig, parse_command, renamed
 from shared.devices import DEVICE_HELP, DTYPE_HELP, Dtype, resolve_device, training_precision
 from shared.errors import UserError
 from shared.versions.index import IndexType
+from trainer.data.benchmark import EVAL_SPLITS
 from trainer.reporting import LOGS_DIR, REPORT_TO_HELP, keep_tensorboard_logs, report_to_arg
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class DistillConfig(CommandConfig):
     @field_validator("split")
     @classmethod
     def _not_held_out(cls, split: str) -> str:
-        if split in ("dev", "test"):
+        if split in EVAL_SPLITS:
             raise ValueError(f"the {split} split is held out: a retriever distilled on its queries would have seen them")
         return split
 
