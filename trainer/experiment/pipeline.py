@@ -209,14 +209,14 @@ class Pipeline:
         stale = v1 in served and served[v1].get("manifest", {}).get("created_at") != built
         loaded_by = "already loaded when the service started (the registry's deployment, on a rerun)"
         admin = {"RARFT_ADMIN_TOKEN": self.service.admin_token}
-        # The service keeps the version it loaded: a same-named rebuild is unloaded first, and as it took all the
-        # traffic, v0 holds it meanwhile and the new v1 takes it back.
-        actions = ([["promote", V0], ["unload", v1]] if stale else []) + [["load", v1]] + ([["promote", v1]] if stale else [])
-        if v1 not in served or stale:
-            for action in actions:
-                log = f"deploy{v1.removeprefix(V1)}" + (f"-{action[0]}" if stale else "")
-                self.rarft(log, ["deploy", "--url", self.service.url, *action], env=admin)
-            loaded_by = "rarft deploy load (hot, no restart)" + (", after unloading the older v1" if stale else "")
+        if stale:  # the service keeps the version it loaded: unload the old v1 (v0 takes its traffic meanwhile)
+            for action in (["promote", V0], ["unload", v1], ["load", v1], ["promote", v1]):
+                self.rarft(f"deploy{v1.removeprefix(V1)}-{action[0]}", ["deploy", "--url", self.service.url, *action],
+                           env=admin)
+            loaded_by = "rarft deploy load (hot, no restart), after unloading the older v1"
+        elif v1 not in served:
+            self.rarft(f"deploy{v1.removeprefix(V1)}", ["deploy", "--url", self.service.url, "load", v1], env=admin)
+            loaded_by = "rarft deploy load (hot, no restart)"
         after = self._versions()
         names = [v["name"] for v in after.get("versions", [])]
         if v1 not in names or V0 not in names:
