@@ -5,8 +5,8 @@
     -> eval the warm start and each arm under the conditions the pre-registered comparisons need
     -> retriever analysis (when the preset asks for it) -> report
 
-Layout of the run dir: data/ policy/ registry/{v0,v1}/ labels/ runs/<arm>-s<seed>/ eval/<arm>-s<seed>-<cond>/
-analysis/<version>/ logs/ stages/ report.md results.json figures/. With `vary_warm_start` every seed has its own
+Layout of the run dir: data/ policy/ registry/{v0,v1}/ rounds/v1-r<r>/ labels/ runs/<arm>-s<seed>/
+eval/<arm>-s<seed>-<cond>/ analysis/<version>/ logs/ stages/ report.md results.json figures/. With `vary_warm_start` every seed has its own
 policy-s<seed>/, labels-s<seed>.jsonl and registry/v1-s<seed>/, and the warm start is evaluated per seed.
 """
 
@@ -63,6 +63,7 @@ class Pipeline:
         self.log = log
         self.data = self.out / "data"
         self.registry = self.out / "registry"
+        self.rounds = self.out / "rounds"  # distillation rounds before the last: retrievers no service loads
         self.labels = self.out / "labels" / "labels.jsonl"
         self.logs = self.out / "logs"
         self.runner = StageRunner(self.out, planned_stages(preset), log)
@@ -163,33 +164,33 @@ class Pipeline:
 
         Round r > 1 labels the same queries (same label args, so the same seeded subset) with pools drawn from round
         r-1's retriever instead of v0, and distils on from that retriever: its own top hits are the look-alikes it still
-        confuses, which v0's pools seldom hold. Only the last round is v1; earlier rounds are `v1-r<r>` in the registry,
-        never deployed."""
+        confuses, which v0's pools seldom hold. Only the last round is v1 in the registry; earlier rounds are
+        `rounds/v1-r<r>`, outside it, so no service (a restarted one included) ever loads them."""
         p = self.preset
         v1 = f"{V1}{suffix}"
         distill_args = p.distill_args if not suffix else {**p.distill_args, "seed": int(suffix.removeprefix("-s"))}
         if "split" in p.label_args:  # distil from the split that was labelled
             distill_args = {**distill_args, "split": p.label_args["split"]}
-        source, source_out = V0, v0_out
+        source, source_out = self.registry / V0, v0_out
         for r in range(1, p.distill_rounds + 1):
             x = round_suffix(suffix, r)
             labels = self.labels.with_name(f"labels{x}.jsonl")
-            name = v1 if r == p.distill_rounds else f"{v1}-r{r}"
+            last = r == p.distill_rounds
+            name = v1 if last else f"{v1}-r{r}"
+            target = (self.registry if last else self.rounds) / name
             # round 1's fingerprints are those of a one-round run, so its runs resume either way
             pool = {} if r == 1 else {"pool": source_out["checksum"]}
             label_out = self._artifact_stage(
                 f"label{x}", labels, ["label", "--policy", str(policy), "--data", str(self.data), "--retriever",
-                                      str(self.registry / source), "--out", str(labels), *to_flags(p.label_args)],
+                                      str(source), "--out", str(labels), *to_flags(p.label_args)],
                 inputs={"args": p.label_args, "policy": policy_out["checksum"], "v0": v0_out["checksum"], **pool},
                 resume_partial=True)
             source_out = self._artifact_stage(
-                f"distill{x}", self.registry / name, ["distill", "--labels", str(labels), "--data", str(self.data),
-                                                      "--parent", str(self.registry / source), "--out",
-                                                      str(self.registry / name), *to_flags(distill_args),
-                                                      *self._report_flags()],
-                inputs={"args": distill_args, "labels": label_out["checksum"],
-                        **({} if name == v1 else {"out": name}), **pool})
-            source = name
+                f"distill{x}", target, ["distill", "--labels", str(labels), "--data", str(self.data), "--parent",
+                                        str(source), "--out", str(target), *to_flags(distill_args),
+                                        *self._report_flags()],
+                inputs={"args": distill_args, "labels": label_out["checksum"], **({} if last else {"out": name}), **pool})
+            source = target
         v1_out = source_out
         # Resumable: a rerun's fresh service already serves v1 (the registry's deployment), so the first hot deploy stands.
         deployed = self.runner.run(f"deploy{suffix}", lambda: self._deploy(v1), inputs={"v1": v1_out["checksum"]},

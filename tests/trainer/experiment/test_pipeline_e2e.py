@@ -134,7 +134,8 @@ def test_a_warm_start_per_seed(tmp_path, capsys):
     for seed in (0, 1):  # round 2 labelled the same queries with round 1's retriever and distilled on from it
         manifest = json.loads((out / "registry" / f"v1-s{seed}" / "manifest.json").read_text())
         assert Path(manifest["parent_version"]).name == f"v1-s{seed}-r1"
-        assert f"--retriever {out / 'registry' / f'v1-s{seed}-r1'}" in (out / "logs" / f"label-s{seed}-r2.log").read_text()
+        assert f"--retriever {out / 'rounds' / f'v1-s{seed}-r1'}" in (out / "logs" / f"label-s{seed}-r2.log").read_text()
+        assert not (out / "registry" / f"v1-s{seed}-r1").exists()  # outside the registry: no service ever loads it
         first, second = ({json.loads(ln)["query_id"] for ln in (out / "labels" / name).read_text().splitlines()}
                          for name in (f"labels-s{seed}.jsonl", f"labels-s{seed}-r2.jsonl"))
         assert first == second
