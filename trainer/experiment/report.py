@@ -101,6 +101,21 @@ def wording_table(results: Results) -> list[str]:
     return out
 
 
+def step_cost(results: Results) -> list[str]:
+    """Each retrieval arm's training step against GRPO's, paired by seed: what the demonstrations cost (the issue's
+    target is at most 2x)."""
+    base = {seed: run.get("step_seconds") for seed, run in results.train.get("grpo", {}).items()}
+    lines = []
+    for arm, seeds in results.train.items():
+        ratios = {seed: run["step_seconds"] / base[seed] for seed, run in sorted(seeds.items())
+                  if arm != "grpo" and run.get("step_seconds") and base.get(seed)}
+        if ratios:
+            per_seed = ", ".join(f"{r:.2f}x" for r in ratios.values())
+            lines.append(f"- {ARM_TITLES.get(arm, arm)}'s step costs {sum(ratios.values()) / len(ratios):.2f}x GRPO's "
+                         f"(seconds per step, mean over seeds; per seed: {per_seed}).")
+    return ["", *lines] if lines else []
+
+
 def render_report(results: Results) -> str:
     metric = results.primary_metric or "avg@k"
     keys: list[str] = []
@@ -139,8 +154,8 @@ def render_report(results: Results) -> str:
     else:
         out.append("No retriever analysis results were found.")
     out += ["", "## Training (GRPO steps, reward from trainer_state.json)", "",
-            "| arm | seed | steps | first reward | final reward | mean reward | rollouts with demos | retrieval ms/step |",
-            "|---|---|---|---|---|---|---|---|"]
+            "| arm | seed | steps | s/step | first reward | final reward | mean reward | rollouts with demos | retrieval ms/step |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for arm, seeds in results.train.items():
         for seed, run in sorted(seeds.items()):
             curve = run.get("reward_curve") or []
@@ -150,8 +165,11 @@ def render_report(results: Results) -> str:
             ret = run.get("retrieval") or {}
             demos = ret.get("retrieval/with_demos")
             lat = ret.get("retrieval/latency_ms")
-            out.append(f"| {ARM_TITLES.get(arm, arm)} | {seed} | {run.get('global_step', 'n/a')} | {first} | {final} | {mean} | "
+            step = run.get("step_seconds")
+            out.append(f"| {ARM_TITLES.get(arm, arm)} | {seed} | {run.get('global_step', 'n/a')} | "
+                       f"{f'{step:.2f}' if step is not None else 'n/a'} | {first} | {final} | {mean} | "
                        f"{pct(demos) + '%' if demos is not None else '-'} | {f'{lat:.0f}' if lat is not None else '-'} |")
+    out += step_cost(results)
     out += ["", "## Setup: data, policy, retriever versions, deployment", ""]
     data = results.data or {}
     if data:

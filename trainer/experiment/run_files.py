@@ -30,6 +30,8 @@ def read_train_log(run_dir: Path) -> dict[str, Any]:
     history = state.get("log_history", [])
     curve = [{"step": h["step"], "reward": h["reward"]} for h in history if "reward" in h and "step" in h]
     keep = ("reward", "reward_std", "loss", "retrieval/latency_ms", "train_runtime")
+    runtime = next((h["train_runtime"] for h in reversed(history) if "train_runtime" in h), None)
+    steps = state.get("global_step")
     return {
         "state_file": str(state_path),
         "global_step": state.get("global_step"),
@@ -38,6 +40,8 @@ def read_train_log(run_dir: Path) -> dict[str, Any]:
                          or k in keep} for h in history],
         "final_reward": curve[-1]["reward"] if curve else None,
         "mean_reward": sum(c["reward"] for c in curve) / len(curve) if curve else None,
+        # the training loop's own time per optimizer step (TRL's train_runtime: no process start, no model load)
+        "step_seconds": runtime / steps if runtime is not None and steps else None,
         "retrieval": {key: _mean([h[key] for h in history if key in h])
                       for key in ("retrieval/with_demos", "retrieval/latency_ms", "retrieval/degraded")},
     }

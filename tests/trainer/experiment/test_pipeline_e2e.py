@@ -78,6 +78,8 @@ def test_tiny_experiment_end_to_end_and_resume(tmp_path, capsys):
         for seed in ("0", "1"):
             assert results["train"][arm][seed]["global_step"] == 2
             assert results["train"][arm][seed]["reward_curve"]
+            assert results["train"][arm][seed]["step_seconds"] > 0
+    assert "RA-RFT's step costs" in report
     assert set(results["retrievers"]) == {"v0", "v1"}
     for version in ("v0", "v1"):
         assert 0.0 <= results["retrievers"][version]["strategy_match@4"] <= 1.0

@@ -44,6 +44,7 @@ def test_model_dir_and_reward_curve_from_checkpoint(tmp_path):
     log = read_train_log(tmp_path)
     assert log["reward_curve"] == [{"step": 1, "reward": 0.25}, {"step": 2, "reward": 0.75}]
     assert log["final_reward"] == 0.75 and log["mean_reward"] == 0.5 and log["global_step"] == 2
+    assert log["step_seconds"] == 4.5  # train_runtime over the optimizer steps
     assert log["retrieval"]["retrieval/with_demos"] == 1.0 and log["retrieval"]["retrieval/latency_ms"] is None
 
 

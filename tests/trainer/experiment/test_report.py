@@ -108,6 +108,16 @@ def test_gain_only_at_inference_is_named():
     assert any("The gain is retrieval at inference, not RFT" in line for line in verdict(results))
 
 
+def test_training_table_gives_seconds_per_step_and_the_step_cost_of_retrieval():
+    results = make_results()
+    results.train["grpo"]["0"]["step_seconds"] = 0.5
+    results.train["ra-rft"] = {"0": {"global_step": 2, "step_seconds": 1.1}, "1": {"global_step": 2, "step_seconds": 1.2}}
+    report = render_report(results)
+    assert "| GRPO | 0 | 2 | 0.50 |" in report and "| GRPO | 1 | 2 | n/a |" in report
+    # paired by seed: seed 1 has no GRPO time, so only seed 0's ratio counts
+    assert "RA-RFT's step costs 2.20x GRPO's (seconds per step, mean over seeds; per seed: 2.20x)." in report
+
+
 def test_write_report_dir_agrees_with_results_json(tmp_path):
     results = make_results()
     write_report_dir(tmp_path, results)
