@@ -197,21 +197,21 @@ class RARFTTrainer(GRPOTrainer):
                                            logits_to_keep: int, batch_size: int | None = None,
                                            compute_entropy: bool = False, compute_aux_loss: bool = False,
                                            **multimodal: Any) -> tuple[torch.Tensor, Any, Any]:
-        """TRL's log-probs of the completion tokens, with each prompt run once for its group of samples.
+        """TRL's log-probs of the completion tokens, with each distinct prompt run once for all of its samples.
 
-        The rows are [left-padded prompt | right-padded completion], every prompt repeated `num_generations` times.
-        The shared path runs each distinct prompt but its last token once (with gradients), repeats that KV cache
-        per sample, and runs [last prompt token | completion] on top: the same positions, mask and log-probs as
-        TRL's full rows (tested to agree), with the long demonstrations in the prompt computed once instead of
-        `num_generations` times in the forward and the backward. Multimodal inputs, MoE aux losses, distributed
-        wrappers and activation checkpointing go to TRL.
+        The rows are [left-padded prompt | right-padded completion]. TRL shuffles a generation batch's rows before the
+        loss, so a prompt's samples are scattered: the shared path finds each distinct prompt (`torch.unique` over its
+        ids and mask), runs it but its last token once (with gradients), gathers that KV cache back to every row that
+        has it, and runs [last prompt token | completion] on top: the same positions, mask and log-probs as TRL's full
+        rows (tested to agree), with the long demonstrations in the prompt computed once instead of `num_generations`
+        times in the forward and the backward. Multimodal inputs, MoE aux losses, distributed wrappers and activation
+        checkpointing go to TRL, and so does a batch in which no prompt repeats.
         """
         width = input_ids.shape[1] - logits_to_keep
-        prompts = input_ids[:, :width]
-        repeats = (equal_run_length(torch.cat([prompts, attention_mask[:, :width]], 1).tolist())
-                   if width - 1 >= SHARED_PREFILL_MIN_TOKENS else 1)
+        keys = torch.cat([input_ids[:, :width], attention_mask[:, :width].to(input_ids.dtype)], 1)
+        repeated = width - 1 >= SHARED_PREFILL_MIN_TOKENS and torch.unique(keys, dim=0).shape[0] < keys.shape[0]
         unwrapped = self.accelerator.unwrap_model(model)
-        if (not self.args.share_prefill or repeats < 2 or compute_aux_loss
+        if (not self.args.share_prefill or not repeated or compute_aux_loss
                 or any(v is not None for v in multimodal.values())
                 or self.accelerator.distributed_type != DistributedType.NO  # one backward per forward under DDP/FSDP
                 or getattr(unwrapped, "is_activation_checkpointing", False)):  # checkpointed layers drop the cache
@@ -221,15 +221,16 @@ class RARFTTrainer(GRPOTrainer):
         from transformers import DynamicCache
 
         config = unwrapped.config
-        rows = max(repeats, (batch_size or input_ids.shape[0]) // repeats * repeats)  # chunks of whole groups
+        rows = batch_size or input_ids.shape[0]
         logps, entropies = [], []
         for start in range(0, input_ids.shape[0], rows):
             ids, mask = input_ids[start:start + rows], attention_mask[start:start + rows]
+            distinct, row_of = torch.unique(keys[start:start + rows], dim=0, return_inverse=True)
             cache = DynamicCache(config=config)
             with self.accelerator.autocast():
-                model(input_ids=prompts[start:start + rows:repeats, :-1], attention_mask=mask[::repeats, :width - 1],
+                model(input_ids=distinct[:, :width - 1], attention_mask=distinct[:, width:2 * width - 1],
                       cache=cache, use_cache=True, logits_to_keep=1)
-                cache.batch_repeat_interleave(repeats)
+                cache.reorder_cache(row_of)  # each row gets its prompt's keys and values (a differentiable gather)
                 tail = ids[:, width - 1:]  # the last prompt token predicts the first completion token
                 labels = tail.masked_fill(mask[:, width - 1:] == 0, -100)
                 outputs = model(input_ids=tail, attention_mask=mask, cache=cache, labels=labels, fused_lm_head=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from tests.trainer.grpo.conftest import make_trainer
@@ -63,14 +64,20 @@ def _rows(trainer, repeats: int = 2):
     return torch.tensor(ids), torch.tensor(mask), cw
 
 
-def test_shared_prompt_loss_equals_trls_logps_entropies_and_gradients(tiny_policy, tiny_data, tmp_path):
+@pytest.mark.parametrize("order", ["runs", "shuffled"])
+def test_shared_prompt_loss_equals_trls_logps_entropies_and_gradients(tiny_policy, tiny_data, tmp_path, order):
+    # TRL shuffles a generation batch's rows before the loss, so a prompt's samples reach it scattered
     trainer = make_trainer(tiny_policy, tiny_data / "train.jsonl", tmp_path / "run", max_steps=1)
     model = trainer.model
     model.train()
     ids, mask, keep = _rows(trainer)
+    if order == "shuffled":
+        perm = torch.tensor([2, 0, 3, 1])
+        ids, mask = ids[perm], mask[perm]
 
     forwards = []
-    model.model.register_forward_hook(lambda module, args, kwargs_or_out: forwards.append(1))
+    model.model.register_forward_hook(lambda module, args, kwargs, out: forwards.append(kwargs["input_ids"].shape[0]),
+                                      with_kwargs=True)
 
     def run(share: bool):
         trainer.args.share_prefill = share
@@ -80,7 +87,8 @@ def test_shared_prompt_loss_equals_trls_logps_entropies_and_gradients(tiny_polic
         completion_mask = mask[:, -keep:].float()
         (logps * completion_mask).sum().backward()
         grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
-        assert len(forwards) == (2 if share else 1)  # shared: distinct prompts once, then the completions on top
+        # shared: the 2 distinct prompts once, then the 4 rows' completions on top
+        assert forwards == ([2, 4] if share else [4])
         return logps.detach() * completion_mask, entropy.detach() * completion_mask, grads
 
     shared, plain = run(True), run(False)
