@@ -108,7 +108,7 @@ QUICK = Preset(  # the README's first command: three seeds of the primary compar
     retrieval_k=2,
     test_label_queries=0,  # benefit@k and nDCG against test labels are the full preset's (policy passes cost minutes)
     budget_s={"data": 45, "policy": 480, "retriever": 25, "service": 10, "label": 40, "distill": 90, "deploy": 5,
-              "train": 180, "eval": 65, "analysis": 35, "report": 5},
+              "train": 90, "eval": 30, "analysis": 25, "report": 5},
 )
 
 FULL = Preset(  # >= 3 seeds at the benchmark's default sizes: the comparison the report's verdict can lean on
