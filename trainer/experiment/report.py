@@ -102,8 +102,8 @@ def wording_table(results: Results) -> list[str]:
 
 
 def step_cost(results: Results) -> list[str]:
-    """Each retrieval arm's training step against GRPO's, paired by seed: what the demonstrations cost (the issue's
-    target is at most 2x)."""
+    """Each retrieval arm's training step against GRPO's, paired by seed: what the demonstrations in the prompt cost,
+    which the budget of an RA-RFT run depends on."""
     base = {seed: run.get("step_seconds") for seed, run in results.train.get("grpo", {}).items()}
     lines = []
     for arm, seeds in results.train.items():

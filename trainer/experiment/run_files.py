@@ -34,7 +34,7 @@ def read_train_log(run_dir: Path) -> dict[str, Any]:
     steps = state.get("global_step")
     return {
         "state_file": str(state_path),
-        "global_step": state.get("global_step"),
+        "global_step": steps,
         "reward_curve": curve,
         "log_history": [{k: v for k, v in h.items() if k == "step" or k.startswith(("reward", "retrieval/", "loss", "train_"))
                          or k in keep} for h in history],
