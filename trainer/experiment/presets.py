@@ -117,15 +117,18 @@ FULL = Preset(  # >= 3 seeds at the benchmark's default sizes: the comparison th
     vary_warm_start=True,  # the warm start moved the primary difference by ~5 points between two boxes (RESULTS.md)
     data_args={},
     policy_args={"progress": False},
-    label_args={"progress": False},
-    distill_args={"progress": False},
+    # labels and distillation: the quick preset's dev choices (RL-row queries, two rounds, KL at lr 1e-4), which beat
+    # the commands' defaults (train-row queries, one round) on dev; not probed again at these sizes
+    label_args=dict(QUICK.label_args),
+    distill_rounds=QUICK.distill_rounds,
+    distill_args=dict(QUICK.distill_args),
     train_args={**_TRAIN_COMMON, "max_steps": 240, "num_generations": 4, "per_device_train_batch_size": 16,
                 "max_completion_length": 160, "save_steps": 80},
     eval_args={"k": 8, "limit": 500, "max_new_tokens": 160, "temperature": 0.7},
     retrieval_k=2,
     test_label_queries=100,
-    budget_s={"data": 120, "policy": 900, "retriever": 60, "service": 20, "label": 600, "distill": 600, "deploy": 10,
-              "train": 600, "eval": 300, "analysis": 120, "report": 10},
+    budget_s={"data": 45, "policy": 510, "retriever": 25, "service": 10, "label": 40, "distill": 90, "deploy": 5,
+              "train": 210, "eval": 90, "analysis": 60, "report": 5},
 )
 
 SMOL = Preset(  # the whole study on a real pretrained policy (SmolLM2-135M-Instruct, '.[real]'), small enough for CPU
