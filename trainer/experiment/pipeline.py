@@ -7,8 +7,8 @@
 
 Layout of the run dir: data/ policy/ registry/{v0,v1}/ rounds/v1-r<r>/ labels/ runs/<arm>-s<seed>/
 eval/<arm>-s<seed>-<cond>/ analysis/<version>/ logs/ stages/ report.md results.json figures/. With `vary_warm_start`
-every seed has its own policy-s<seed>/, labels-s<seed>.jsonl and registry/v1-s<seed>/, and the warm start is evaluated
-per seed.
+every seed has its own policy-s<seed>/, labels-s<seed>.jsonl, rounds/v1-s<seed>-r<r>/ and registry/v1-s<seed>/, and
+the warm start is evaluated per seed.
 """
 
 from __future__ import annotations
