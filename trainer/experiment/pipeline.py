@@ -123,7 +123,7 @@ class Pipeline:
                 self.service.stop()
                 self.log("service stopped")
         first = units[p.seeds[0]]
-        analysis = self._analyse(first) if p.retriever_analysis else {}
+        analysis = self._analyse(first, [w for w in warm.values() if w is not first]) if p.retriever_analysis else {}
         self.results = self._collect(data_out, first, train, evals, analysis, t0)
 
         results = self.results
@@ -323,18 +323,22 @@ class Pipeline:
                     for c in ARMS[arm][1]}
         return evals
 
-    def _analyse(self, warm: WarmStart) -> dict[str, Any]:
+    def _analyse(self, warm: WarmStart, others: list[WarmStart]) -> dict[str, Any]:
         """`rarft eval-retriever` on the held-out test queries: v1 beside v0, with the policy measuring top-k benefit,
         and, when the preset asks for it, nDCG@k against gold benefit labels of test queries labelled here (the
-        distillation labels cover train queries only)."""
+        distillation labels cover train queries only).
+
+        With a warm start per seed, the other seeds' v1 stand beside the first's, since each seed's arms retrieved
+        from its own v1; their benefit@k and nDCG@k are measured with the first seed's policy and labels."""
         p = self.preset
         out = self.out / "analysis"
         test_labels = self.out / "analysis-labels" / "test-labels.jsonl"
         # The policy's benefit@k of each version's top-k is measured with the test labels (the full preset); the quick
         # one reports the retrievers' strategy-match only, which needs no policy forward passes.
-        upstream = warm.upstream
+        upstream = {**warm.upstream, **{w.v1: w.upstream["v1"] for w in others}}
         policy = ["--policy", str(warm.policy)] if p.test_label_queries else []
-        args = ["eval-retriever", "--retriever", str(self.registry / warm.v1), "--compare", str(self.registry / V0),
+        compare = [str(self.registry / name) for name in (*(w.v1 for w in others), V0)]
+        args = ["eval-retriever", "--retriever", str(self.registry / warm.v1), "--compare", *compare,
                 "--data", str(self.data), "--split", p.eval_split, *policy, "--out", str(out), "--overwrite",
                 *to_flags(p.retriever_eval_args)]
         label_args = {k: v for k, v in p.label_args.items() if k not in ("num_queries", "split")}

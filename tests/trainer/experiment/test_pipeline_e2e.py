@@ -125,7 +125,7 @@ def test_a_warm_start_per_seed(tmp_path, capsys):
     from trainer.experiment.cli import main
 
     out = tmp_path / "run"
-    overrides = {"vary_warm_start": True, "retriever_analysis": False, "test_label_queries": 0, "distill_rounds": 2}
+    overrides = {"vary_warm_start": True, "test_label_queries": 0, "distill_rounds": 2}
     assert main(["--preset", "tiny", "--out", str(out), "--overrides", json.dumps(overrides)]) == 0
     capsys.readouterr()
     results = json.loads((out / "results.json").read_text())
@@ -152,5 +152,7 @@ def test_a_warm_start_per_seed(tmp_path, capsys):
         log = (out / "logs" / f"train-ra-rft-s{seed}.log").read_text()
         assert f"policy-s{seed}" in log and f"v1-s{seed}" in log
     assert all(r["seeds"] == ["0", "1"] for r in results["table"])  # the warm start too, per seed
+    assert set(results["retrievers"]) == {"v0", "v1-s0", "v1-s1"}  # every seed's v1 in the retriever analysis
+    assert all(0.0 <= m["strategy_match@4"] <= 1.0 for m in results["retrievers"].values())
     assert "a warm start" in results["statistic"]["seeds"]
     assert "a seed is a warm start" in (out / "report.md").read_text()
