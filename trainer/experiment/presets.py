@@ -117,11 +117,11 @@ FULL = Preset(  # >= 3 seeds at the benchmark's default sizes: the comparison th
     vary_warm_start=True,  # the warm start moved the primary difference by ~5 points between two boxes (RESULTS.md)
     data_args={},
     policy_args={"progress": False},
-    # labels and distillation: the quick preset's dev choices (RL-row queries, two rounds, KL at lr 1e-4), which beat
-    # the commands' defaults (train-row queries, one round) on dev. Not probed at these sizes before the first full
-    # run; measured on dev after it, the second round did not help every warm start (docs/experiment.md)
+    # labels and distillation: the quick preset's dev choices (RL-row queries, KL at lr 1e-4), which beat the
+    # commands' defaults (train-row queries) on dev. One round, not quick's two: across this preset's three warm starts
+    # the second round lowered the mean dev strategy-match@4 (docs/experiment.md, "Distillation rounds per warm start")
     label_args=dict(QUICK.label_args),
-    distill_rounds=QUICK.distill_rounds,
+    distill_rounds=1,
     distill_args=dict(QUICK.distill_args),
     train_args={**_TRAIN_COMMON, "max_steps": 240, "num_generations": 4, "per_device_train_batch_size": 16,
                 "max_completion_length": 160, "save_steps": 80},

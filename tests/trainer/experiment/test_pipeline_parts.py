@@ -16,8 +16,8 @@ def test_planned_stages_cover_every_arm_seed_and_condition():
     assert full.vary_warm_start  # each seed its own warm start, labels and v1
     names = [n for n, _ in planned_stages(full)]
     assert names[:6] == ["data", "policy-s0", "policy-s1", "policy-s2", "retriever-v0", "service"]
-    assert full.distill_rounds == 2 and full.label_args["split"] == "rl"  # the quick preset's dev choices
-    assert names[6:11] == ["label-s0", "distill-s0", "label-s0-r2", "distill-s0-r2", "deploy-s0"] and "deploy-s2" in names
+    assert full.distill_rounds == 1 and full.label_args["split"] == "rl"  # one round: the dev choice at its sizes
+    assert names[6:9] == ["label-s0", "distill-s0", "deploy-s0"] and "deploy-s2" in names
     assert sum(n.startswith("train-") for n in names) == len(full.seeds) * len(ARMS)
     assert "eval-ra-rft-s2-v1" in names and "eval-ra-rft-s1-v0" in names and "eval-semantic-s1-v0" in names
     assert {"eval-base-s0-none", "eval-base-s2-v1"} <= set(names) and "eval-grpo-s0-v0" not in names
