@@ -123,8 +123,9 @@ class Pipeline:
                 self.service.stop()
                 self.log("service stopped")
         first = units[p.seeds[0]]
-        analysis = self._analyse(first, [w for w in warm.values() if w is not first]) if p.retriever_analysis else {}
-        self.results = self._collect(data_out, first, train, evals, analysis, t0)
+        others = [w for w in warm.values() if w is not first]
+        analysis = self._analyse(first, others) if p.retriever_analysis else {}
+        self.results = self._collect(first, others, train, evals, analysis, t0)
 
         results = self.results
 
@@ -360,10 +361,11 @@ class Pipeline:
                                                        "label_args": label_args, **upstream},
                                verify=lambda o: (Path(o["out"]) / "results.json").is_file())
 
-    def _collect(self, data_out, warm: WarmStart, train, evals, analysis, t0) -> Results:
+    def _collect(self, warm: WarmStart, others: list[WarmStart], train, evals, analysis, t0) -> Results:
         from trainer.experiment.results import build_results
 
         return build_results(
-            preset=self.preset, out=self.out, data_dir=self.data, policy_dir=warm.policy, registry=self.registry,
-            v1_name=warm.v1, deployed=warm.deployed, train=train, evals=evals, analysis=analysis,
+            preset=self.preset, out=self.out, data_dir=self.data, policy_dirs=[w.policy for w in (warm, *others)],
+            registry=self.registry, v1_names=[w.v1 for w in (warm, *others)], deployed=warm.deployed, train=train,
+            evals=evals, analysis=analysis,
             timings=self.runner.timings, started_at=t0)

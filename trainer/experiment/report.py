@@ -175,11 +175,10 @@ def render_report(results: Results) -> str:
     if data:
         out.append(f"- Benchmark: generator `{data.get('generator')}`, seed {data.get('seed')}, sizes {data.get('sizes')}, "
                    f"{len(data.get('strategies', []))} strategies x {len(data.get('themes', []))} themes.")
-    policy = results.policy or {}
-    if policy:
+    for name, policy in results.policies.items():
         acc = ", ".join(f"{k} {pct(v)}%" for k, v in policy.get("accuracy", {}).items())
-        out.append(f"- Warm-started policy: {policy.get('num_parameters', '?'):,} parameters, greedy dev accuracy by "
-                   f"demonstration: {acc}." if isinstance(policy.get("num_parameters"), int) else f"- Policy: {policy}")
+        out.append(f"- Warm-started policy `{name}`: {policy.get('num_parameters', '?'):,} parameters, greedy dev accuracy "
+                   f"by demonstration: {acc}." if isinstance(policy.get("num_parameters"), int) else f"- Policy `{name}`: {policy}")
     for v, m in results.retriever_versions.items():
         out.append(f"- Retriever {v}: {m.get('num_demonstrations')} demonstrations, dim {m.get('dim')}, index {m.get('index_type')}, "
                    f"parent {m.get('parent_version')}, bank sha256 {str(m.get('bank_checksum'))[:12]}, created {m.get('created_at')}.")

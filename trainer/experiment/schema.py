@@ -98,8 +98,10 @@ class Results(_Model):
     wall_time_s: float
     environment: dict[str, Any] = Field(default_factory=dict)
     data: dict[str, Any] | None = None  # DATA/manifest.json
-    policy: dict[str, Any] | None = None  # POLICY/rarft_policy.json
-    retriever_versions: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    policies: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="warm start folder (policy, or policy-s<seed> per seed) -> its rarft_policy.json")
+    retriever_versions: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="registry name (v0, v1, or v1-s<seed> per seed) -> its manifest's summary")
     deploy: dict[str, Any] = Field(default_factory=dict)
     train: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict, description="arm -> seed -> run summary")
     evals: dict[str, dict[str, dict[str, dict[str, Any]]]] = Field(

@@ -67,6 +67,7 @@ def test_tiny_experiment_end_to_end_and_resume(tmp_path, capsys):
 
     # v1 was distilled from v0 and hot-loaded into the running service, which was then stopped
     assert results["retriever_versions"]["v1"]["parent_version"] in ("v0", str(out / "registry" / "v0"))
+    assert set(results["retriever_versions"]) == {"v0", "v1"} and set(results["policies"]) == {"policy"}
     assert results["deploy"]["loaded_by"].startswith("rarft deploy load")
     assert {v["name"] for v in results["deploy"]["versions"]["versions"]} >= {"v0", "v1"}
     pid = json.loads((out / "stages" / "service.json").read_text())["outputs"]["pid"]
@@ -153,6 +154,9 @@ def test_a_warm_start_per_seed(tmp_path, capsys):
         assert f"policy-s{seed}" in log and f"v1-s{seed}" in log
     assert all(r["seeds"] == ["0", "1"] for r in results["table"])  # the warm start too, per seed
     assert set(results["retrievers"]) == {"v0", "v1-s0", "v1-s1"}  # every seed's v1 in the retriever analysis
+    assert set(results["retriever_versions"]) == {"v0", "v1-s0", "v1-s1"} and set(results["policies"]) == {"policy-s0", "policy-s1"}
+    assert results["retriever_versions"]["v1-s1"]["name"] == "v1-s1"
+    assert "Retriever v1-s1:" in (out / "report.md").read_text() and "policy `policy-s1`" in (out / "report.md").read_text()
     assert all(0.0 <= m["strategy_match@4"] <= 1.0 for m in results["retrievers"].values())
     assert "a warm start" in results["statistic"]["seeds"]
     assert "a seed is a warm start" in (out / "report.md").read_text()
