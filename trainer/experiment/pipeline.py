@@ -46,6 +46,11 @@ class WarmStart:
         """A condition's registry version: v1 is this warm start's own."""
         return self.v1 if name == V1 else name
 
+    def upstream_for(self, name: str | None) -> dict[str, Any]:
+        """The checksums a stage that retrieves from `name` (None: no retrieval) depends on: the policy's and that
+        version's. So distilling v1 again reruns only what retrieves from v1, not GRPO or the semantic arm."""
+        return {"policy": self.upstream["policy"], **({name: self.upstream[name]} if name is not None else {})}
+
 
 def _tree_unchanged(key: str, path: Path):
     def verify(outputs: dict[str, Any]) -> bool:
@@ -228,7 +233,7 @@ class Pipeline:
 
     def _train(self, arm: str, seed: int, warm: WarmStart) -> dict[str, Any]:
         p = self.preset
-        version, upstream = warm.version(ARMS[arm][0]), warm.upstream
+        version, upstream = warm.version(ARMS[arm][0]), warm.upstream_for(ARMS[arm][0])
         run_dir = self.out / "runs" / f"{arm}-s{seed}"
         train_args = dict(p.train_args)
         # A checkpoint at the last step keeps TRL's trainer_state.json (log_history: the reward curves).
@@ -312,7 +317,7 @@ class Pipeline:
             warm = units[seed]
             evals[BASE][str(seed)] = {
                 cond_name(c): self._eval(f"eval-{base_eval_name(p, seed)}-{cond_name(c)}", str(warm.policy), warm.version(c),
-                                         eval_seed(seed), warm.upstream)
+                                         eval_seed(seed), warm.upstream_for(c))
                 for c in BASE_CONDITIONS}
         for arm in p.arms:
             evals[arm] = {}
@@ -320,7 +325,7 @@ class Pipeline:
                 t, warm = train[seed][arm], units[seed]
                 evals[arm][str(seed)] = {
                     cond_name(c): self._eval(f"eval-{arm}-s{seed}-{cond_name(c)}", t["model"], warm.version(c), eval_seed(seed),
-                                             {"model": t["checksum"], **warm.upstream})
+                                             {"model": t["checksum"], **warm.upstream_for(c)})
                     for c in ARMS[arm][1]}
         return evals
 

@@ -113,6 +113,10 @@ def test_tiny_experiment_end_to_end_and_resume(tmp_path, capsys):
     capsys.readouterr()
     third = json.loads((out / "results.json").read_text())
     assert not third["stages"]["distill"]["skipped"] and not third["stages"]["deploy"]["skipped"]
+    # only what retrieves from v1 ran again: GRPO's training and the evaluations without retrieval stand
+    again = {name for name, t in third["stages"].items() if not t["skipped"]}
+    assert {"train-ra-rft-s0", "eval-ra-rft-s0-v1", "eval-ra-rft-s0-v0", "eval-grpo-s0-v1", "eval-base-v1"} <= again
+    assert not again & {"train-grpo-s0", "train-grpo-s1", "eval-grpo-s0-none", "eval-base-none"}
     assert third["deploy"]["loaded_by"].endswith("after unloading the older v1")
     served = {v["name"]: v for v in third["deploy"]["versions"]["versions"]}
     built = json.loads((out / "registry" / "v1" / "manifest.json").read_text())
