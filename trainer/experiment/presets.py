@@ -119,7 +119,8 @@ FULL = Preset(  # >= 3 seeds at the benchmark's default sizes: the comparison th
     policy_args={"progress": False},
     # labels and distillation: the quick preset's dev choices (RL-row queries, KL at lr 1e-4), which beat the
     # commands' defaults (train-row queries) on dev. One round, not quick's two: across this preset's three warm starts
-    # the second round lowered the mean dev strategy-match@4 (docs/experiment.md, "Distillation rounds per warm start")
+    # the second round lowered the mean dev strategy-match@4 (docs/experiment.md, "The full preset with one
+    # distillation round")
     label_args=dict(QUICK.label_args),
     distill_rounds=1,
     distill_args=dict(QUICK.distill_args),
