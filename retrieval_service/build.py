@@ -26,8 +26,9 @@ def main(argv: list[str]) -> int:
     manifest = build_version(
         encoder=cfg.encoder, bank=cfg.bank, out_dir=cfg.out, index_type=cfg.index_type,
         batch_size=cfg.batch_size, parent_version=cfg.parent_version, overwrite=cfg.overwrite, device=cfg.device,
-        index_params=cfg.index_params,
+        index_params=cfg.index_params, document_text=cfg.document_text,
     )
     print(json.dumps({"version": manifest.name, "path": str(cfg.out), "num_demonstrations": manifest.num_demonstrations,
-                      "dim": manifest.dim, "index_type": manifest.index_type}))
+                      "dim": manifest.dim, "index_type": manifest.index_type,
+                      "document_text": manifest.document_text}))
     return 0

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.documents import DOCUMENT_TEXT_HELP, DocumentText
+
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -23,6 +25,7 @@ class RetrieverManifest(_Manifest):
     encoder_path: str = Field(description="encoder folder inside the version dir ('encoder'); a path outside it is refused")
     index_type: Literal["flat", "hnsw", "ivf", "ivfpq"] = "flat"
     index_params: dict[str, int] = Field(default_factory=dict, description="the IndexSpec parameters of index_type")
+    document_text: DocumentText = Field(default="problem", description=DOCUMENT_TEXT_HELP)
     dim: int
     num_demonstrations: int
     bank_checksum: str

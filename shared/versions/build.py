@@ -18,6 +18,7 @@ from shared.artifacts import atomic_dir, checksum_tree, sha256_file, write_manif
 from shared.config import CommandConfig
 from shared.contract import Demonstration, check_version_name
 from shared.devices import DEVICE_HELP
+from shared.documents import DOCUMENT_TEXT_HELP, DocumentText, as_document
 from shared.errors import UserError
 from shared.manifests import RetrieverManifest
 from shared.models import EMBEDDED_ENCODER
@@ -42,8 +43,9 @@ def build_version(
     show_progress: bool = True,
     device: str = "auto",
     index_params: Mapping[str, int] | None = None,
+    document_text: DocumentText = "problem",
 ) -> RetrieverManifest:
-    """Embed the bank's problems, index them, and write `out_dir` as one version.
+    """Embed the bank's documents (`document_text`), index them, and write `out_dir` as one version.
 
     `encoder` is a SentenceTransformer, a folder, a hub name or the embedded-MiniLM sentinel. The
     encoder is saved into the version, so the service never depends on where it came from.
@@ -78,7 +80,7 @@ def build_version(
 
     if embeddings is None:
         vectors = encoder.encode(
-            [r.problem for r in rows], batch_size=batch_size, show_progress_bar=show_progress,
+            [as_document(r, document_text) for r in rows], batch_size=batch_size, show_progress_bar=show_progress,
             convert_to_numpy=True, normalize_embeddings=True,
         )
     else:
@@ -93,7 +95,8 @@ def build_version(
         write_rows(tmp / BANK_FILE, rows)
         encoder.save(str(tmp / ENCODER_DIR), create_model_card=False)
         manifest = RetrieverManifest(
-            name=name, encoder_path=ENCODER_DIR, index_type=index_type, index_params=spec.params(), dim=dim,
+            name=name, encoder_path=ENCODER_DIR, index_type=index_type, index_params=spec.params(),
+            document_text=document_text, dim=dim,
             num_demonstrations=len(rows),
             bank_checksum=sha256_file(tmp / BANK_FILE), parent_version=parent_version,
             labels_checksum=labels_checksum, training_metrics=dict(training_metrics or {}),
@@ -115,6 +118,7 @@ class BuildRetrieverConfig(CommandConfig):
     index_params: dict[str, int] | None = Field(default=None, description="JSON parameters of the index type "
                                                 "(shared.versions.index.IndexSpec), e.g. '{\"hnsw_m\": 64}' or "
                                                 "'{\"ivf_nlist\": 4096, \"pq_m\": 48}'")
+    document_text: DocumentText = Field(default="problem", description=DOCUMENT_TEXT_HELP)
     batch_size: int = Field(default=64, ge=1, le=4096, description="encoder batch size")
     parent_version: str | None = Field(default=None, description="version this one was derived from (lineage)")
     overwrite: bool = Field(default=False, description="replace an existing version directory")

@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from shared.contract import Demonstration
+from shared.documents import as_document
 from shared.manifests import RetrieverManifest, utc_now
 from shared.text import normalize_problem
 from shared.versions.encoders import EncoderBackend, load_encoder_backend
@@ -86,6 +87,10 @@ class LoadedVersion:
     @property
     def encoder_dir(self) -> Path:
         return encoder_dir(self.path, self.manifest)
+
+    def document(self, row: Demonstration) -> str:
+        """The text this version embeds for a bank row (its manifest's `document_text`)."""
+        return as_document(row, self.manifest.document_text)
 
     @property
     def dim(self) -> int:

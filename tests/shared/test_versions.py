@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import httpx
@@ -92,3 +93,30 @@ def test_bad_index_parameters_are_one_line(tmp_path, minilm):
                       show_progress=False)
     with pytest.raises(UserError, match="needs at least 1024 vectors to train"):
         build_version(minilm, demo_rows(), tmp_path / "v2", index_type="ivfpq", show_progress=False)
+
+
+def test_a_version_indexes_its_documents_and_says_which(tmp_path, minilm, capsys):
+    """document_text 'problem_solution' embeds question + worked solution (queries stay questions); the manifest
+    records it, so distillation and evaluation embed the bank the same way."""
+    import numpy as np
+
+    from shared.cli import main
+    from shared.documents import as_document
+    from shared.rows import write_rows
+
+    rows = demo_rows()
+    plain = load_version(build_small_version(tmp_path, "v0", encoder=minilm))
+    full = load_version(build_small_version(tmp_path, "v1", encoder=minilm, document_text="problem_solution"))
+    assert plain.manifest.document_text == "problem" and full.manifest.document_text == "problem_solution"
+    assert full.document(rows[0]) == f"{rows[0].problem}\n{rows[0].solution}" == as_document(rows[0], "problem_solution")
+    stored = np.stack([full.index.reconstruct(i) for i in range(len(rows))])
+    assert np.allclose(stored, full.encode([full.document(r) for r in rows]), atol=1e-5)
+    assert not np.allclose(stored, plain.encode([r.problem for r in rows]), atol=1e-3)
+
+    write_rows(tmp_path / "bank.jsonl", rows)  # the command's flag, echoed in its one-line summary
+    assert main(["build-retriever", "--bank", str(tmp_path / "bank.jsonl"), "--out", str(tmp_path / "v2"),
+                 "--document-text", "problem_solution"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["document_text"] == "problem_solution"
+    assert main(["build-retriever", "--bank", str(tmp_path / "bank.jsonl"), "--out", str(tmp_path / "v3"),
+                 "--document-text", "solution"]) == 2
+    assert "document_text" in capsys.readouterr().err.strip().splitlines()[-1].replace("-", "_")

@@ -6,6 +6,7 @@ v0) and is trained with sentence-transformers' own `SentenceTransformerTrainer` 
 KL-only and KL + contrastive (trainer.relevance.losses); the one with the better validation score on held-out
 queries (trainer.relevance.evaluators) becomes the new version, written by the one version store
 (shared.versions.build_version) with the parent, the labels' checksum and both variants' metrics in its manifest.
+The new version embeds its bank the way the parent does (the manifest's `document_text`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import Field, field_validator
 
 from shared.config import CommandConfig, parse_command, renamed
 from shared.devices import DEVICE_HELP, DTYPE_HELP, Dtype, resolve_device, training_precision
+from shared.documents import DocumentText, as_document
 from shared.errors import UserError
 from shared.versions.index import IndexType
 from trainer.data.benchmark import EVAL_SPLITS
@@ -79,8 +81,10 @@ def _teacher(benefits: list[float], how: str) -> list[float]:
     return [(b - m) / sd if sd > 1e-12 else 0.0 for b in benefits]
 
 
-def build_rows(groups: dict[str, list[dict]], queries: dict, candidates: dict, cfg: DistillConfig) -> list[dict[str, Any]]:
-    """One training row per query: best candidate first (the contrastive positive), then a seeded sample."""
+def build_rows(groups: dict[str, list[dict]], queries: dict, candidates: dict, cfg: DistillConfig,
+               document_text: DocumentText = "problem") -> list[dict[str, Any]]:
+    """One training row per query: best candidate first (the contrastive positive), then a seeded sample. Candidates
+    are the documents the version embeds (`document_text`), so the student learns on what it will index."""
     n = min(cfg.max_candidates, min(len(g) for g in groups.values()))
     rows = []
     for qid in sorted(groups):
@@ -90,7 +94,7 @@ def build_rows(groups: dict[str, list[dict]], queries: dict, candidates: dict, c
         keep = [keep[0]] + sorted(keep[1:], key=lambda r: -r["benefit"])
         row: dict[str, Any] = {"query": queries[qid].problem}
         for i, r in enumerate(keep):
-            row[f"cand_{i}"] = candidates[r["candidate_id"]].problem
+            row[f"cand_{i}"] = as_document(candidates[r["candidate_id"]], document_text)
         row["label"] = _teacher([r["benefit"] for r in keep], cfg.teacher_normalization)
         rows.append(row)
     return rows
@@ -170,13 +174,15 @@ def run_distill(cfg: DistillConfig) -> dict[str, Any]:
     if n_val == 0:
         raise UserError(f"{len(qids)} labelled queries are too few to hold some out for validation; label at least 4")
     val_ids, train_ids = sorted(qids[:n_val]), qids[n_val:]
-    train_rows = build_rows({q: groups[q] for q in train_ids}, queries, candidates, cfg)
+    # the student embeds the bank the way its parent does (the manifest's document_text)
+    train_rows = build_rows({q: groups[q] for q in train_ids}, queries, candidates, cfg, parent.manifest.document_text)
     corpus = list(parent.bank)
     if len(corpus) > cfg.eval_corpus_size:
         corpus = random.Random(cfg.seed).sample(corpus, cfg.eval_corpus_size)
-    pools = {q: ([candidates[r["candidate_id"]].problem for r in groups[q]], [r["benefit"] for r in groups[q]])
+    pools = {q: ([parent.document(candidates[r["candidate_id"]]) for r in groups[q]], [r["benefit"] for r in groups[q]])
              for q in val_ids}
-    evaluator = RelevanceEvaluator([queries[q] for q in val_ids], corpus, pools, k=cfg.k, name="val")
+    evaluator = RelevanceEvaluator([queries[q] for q in val_ids], corpus, pools, k=cfg.k, name="val",
+                                   document_text=parent.manifest.document_text)
     primary = evaluator.primary_metric
 
     encoder_dir = parent.encoder_dir
@@ -203,7 +209,7 @@ def run_distill(cfg: DistillConfig) -> dict[str, Any]:
         manifest = build_version(models[best], parent.bank, cfg.out, index_type=cfg.index_type,
                                  parent_version=parent.name, labels_checksum=labels_checksum,
                                  training_metrics=training_metrics, overwrite=cfg.overwrite, show_progress=cfg.progress,
-                                 device=cfg.device)
+                                 device=cfg.device, document_text=parent.manifest.document_text)
         for variant in cfg.variants:  # outside the version's checksummed files: the service never reads them
             keep_tensorboard_logs(work / variant, cfg.out / LOGS_DIR / variant)
     print(f"kept {best}; wrote version {manifest.name} to {cfg.out} (parent {parent.name}, labels {labels_checksum[:16]})")

@@ -13,6 +13,7 @@ import numpy as np
 from sentence_transformers.sentence_transformer.evaluation import SentenceEvaluator
 
 from shared.contract import Demonstration
+from shared.documents import DocumentText, as_document
 from trainer.relevance import metrics as M
 
 
@@ -22,16 +23,18 @@ class RelevanceEvaluator(SentenceEvaluator):
     Args:
         queries: held-out query rows.
         corpus: bank rows to retrieve from (a seeded subset keeps each evaluation cheap).
-        pools: per query id, (candidate texts, gold benefits) from the labels.
+        pools: per query id, (candidate documents, gold benefits) from the labels.
         k: cut-off of every @k metric.
+        document_text: what the corpus rows are embedded as (shared.documents), as the version will index them.
     """
 
     def __init__(self, queries: Sequence[Demonstration], corpus: Sequence[Demonstration],
                  pools: dict[str, tuple[list[str], list[float]]], k: int = 4, name: str = "val",
-                 batch_size: int = 64) -> None:
+                 batch_size: int = 64, document_text: DocumentText = "problem") -> None:
         super().__init__()
         self.queries, self.corpus, self.pools = list(queries), list(corpus), pools
         self.k, self.name, self.batch_size = k, name, batch_size
+        self.document_text = document_text
         self.has_strategy = all(q.strategy for q in self.queries) and all(d.strategy for d in self.corpus)
         self.primary_metric = f"strategy_match@{k}" if self.has_strategy else f"ndcg@{k}"
 
@@ -44,7 +47,7 @@ class RelevanceEvaluator(SentenceEvaluator):
         q_emb = self._encode(model, [q.problem for q in self.queries])
         out: dict[str, float] = {}
         if self.has_strategy:
-            c_emb = self._encode(model, [d.problem for d in self.corpus])
+            c_emb = self._encode(model, [as_document(d, self.document_text) for d in self.corpus])
             top = np.argsort(-(q_emb @ c_emb.T), axis=1)[:, :k]
             out[f"strategy_match@{k}"] = M.mean([
                 M.strategy_match_at_k(q.strategy, [self.corpus[j].strategy for j in row], k)

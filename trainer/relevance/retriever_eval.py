@@ -90,7 +90,7 @@ def evaluate_version(version: Any, queries: Sequence[Any], k: int = 4, groups: d
         labelled = [qid for qid in groups if qid in q_by_id]
         q_emb = version.encode([q_by_id[qid].problem for qid in labelled]) if labelled else []
         for qe, qid in zip(q_emb, labelled):
-            texts = [candidates[r["candidate_id"]].problem for r in groups[qid]]
+            texts = [version.document(candidates[r["candidate_id"]]) for r in groups[qid]]
             benefits = np.asarray([r["benefit"] for r in groups[qid]])
             sims = version.encode(texts) @ qe
             ndcg.append(M.ndcg_at_k(sims, benefits, k))

@@ -114,3 +114,35 @@ def test_labels_of_another_split_need_that_split_and_held_out_splits_are_refused
     for held_out in ("dev", "test"):
         with pytest.raises(ValidationError, match="held out"):
             DistillConfig(**args, split=held_out)
+
+
+def test_the_student_learns_and_indexes_the_documents_its_parent_embeds(tiny_data, minilm, tmp_path):
+    """A parent that embeds question + solution: the teacher rows' candidates and the new version's index hold
+    documents of that kind, and the new manifest says so."""
+    import numpy as np
+
+    from shared.rows import by_id, read_split
+    from shared.versions import build_version, load_version
+    from trainer.relevance.distill import DistillConfig, build_rows, run_distill
+
+    rows = _good_rows(tiny_data, n_queries=6, n_cands=4)
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["query_id"], []).append(r)
+    bank = by_id(read_split(tiny_data, "bank"), "b")
+    cfg = DistillConfig(labels=Path("l"), data=tiny_data, parent=Path("p"), out=Path("o"), max_candidates=4)
+    out = build_rows(groups, by_id(read_split(tiny_data, "train"), "t"), bank, cfg, "problem_solution")
+    best = bank[max(groups[sorted(groups)[0]], key=lambda r: r["benefit"])["candidate_id"]]
+    assert out[0]["cand_0"] == f"{best.problem}\n{best.solution}"
+
+    parent = tmp_path / "registry" / "v0"
+    build_version(minilm, Path(tiny_data) / "bank.jsonl", parent, show_progress=False, document_text="problem_solution")
+    labels = _write_labels(tmp_path / "labels.jsonl", rows)
+    manifest = run_distill(DistillConfig(labels=labels, data=tiny_data, parent=parent, out=tmp_path / "registry" / "v1",
+                                         epochs=1, batch_size=4, eval_corpus_size=40, variants=["kl"],
+                                         progress=False, num_threads=2, report_to=["none"]))
+    assert manifest["document_text"] == "problem_solution"
+    child = load_version(tmp_path / "registry" / "v1")
+    first = child.bank[:3]
+    stored = np.stack([child.index.reconstruct(i) for i in range(3)])
+    assert np.allclose(stored, child.encode([child.document(r) for r in first]), atol=1e-5)
