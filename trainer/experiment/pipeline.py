@@ -130,7 +130,7 @@ class Pipeline:
         first = units[p.seeds[0]]
         others = [w for w in warm.values() if w is not first]
         analysis = self._analyse(first, others) if p.retriever_analysis else {}
-        self.results = self._collect(first, others, train, evals, analysis, t0)
+        self.results = self._collect([first, *others], train, evals, analysis, t0)
 
         results = self.results
 
@@ -366,11 +366,11 @@ class Pipeline:
                                                        "label_args": label_args, **upstream},
                                verify=lambda o: (Path(o["out"]) / "results.json").is_file())
 
-    def _collect(self, warm: WarmStart, others: list[WarmStart], train, evals, analysis, t0) -> Results:
+    def _collect(self, warms: list[WarmStart], train, evals, analysis, t0) -> Results:
         from trainer.experiment.results import build_results
 
         return build_results(
-            preset=self.preset, out=self.out, data_dir=self.data, policy_dirs=[w.policy for w in (warm, *others)],
-            registry=self.registry, v1_names=[w.v1 for w in (warm, *others)], deployed=warm.deployed, train=train,
+            preset=self.preset, out=self.out, data_dir=self.data, policy_dirs=[w.policy for w in warms],
+            registry=self.registry, deployments={w.v1: w.deployed for w in warms}, train=train,
             evals=evals, analysis=analysis,
             timings=self.runner.timings, started_at=t0)

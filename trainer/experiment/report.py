@@ -180,11 +180,11 @@ def render_report(results: Results) -> str:
         out.append(f"- Warm-started policy `{name}`: {policy.get('num_parameters', '?'):,} parameters, greedy dev accuracy "
                    f"by demonstration: {acc}." if isinstance(policy.get("num_parameters"), int) else f"- Policy `{name}`: {policy}")
     for v, m in results.retriever_versions.items():
-        out.append(f"- Retriever {v}: {m.get('num_demonstrations')} demonstrations, dim {m.get('dim')}, index {m.get('index_type')}, "
+        out.append(f"- Retriever {v}: {m.get('num_demonstrations')} demonstrations embedded as "
+                   f"{m.get('document_text') or 'problem'}, dim {m.get('dim')}, index {m.get('index_type')}, "
                    f"parent {m.get('parent_version')}, bank sha256 {str(m.get('bank_checksum'))[:12]}, created {m.get('created_at')}.")
-    dep = results.deploy
-    if dep:
-        out.append(f"- v1 reached the running service by {dep.get('loaded_by')}; versions served after deploy: "
+    for v1, dep in results.deployments.items():
+        out.append(f"- {v1} reached the running service by {dep.get('loaded_by')}; versions served after its deploy: "
                    f"{[v['name'] for v in dep.get('versions', {}).get('versions', [])]}.")
     out.append(f"- Environment: {results.environment}.")
     out += ["", "Preset (the flags given to each command):", "", "```json", json.dumps(results.config, indent=2), "```",

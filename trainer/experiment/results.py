@@ -100,7 +100,7 @@ def retriever_rows(retrievers: dict[str, dict[str, float]], k: int) -> list[Retr
 
 
 def build_results(*, preset: Preset, out: Path, data_dir: Path, policy_dirs: list[Path], registry: Path,
-                  v1_names: list[str], deployed: dict[str, Any],
+                  deployments: dict[str, dict[str, Any]],
                   train: dict[int, dict[str, Any]], evals: dict[str, Any], analysis: dict[str, Any],
                   timings: dict[str, Any], started_at: float) -> Results:
     from trainer.experiment.comparisons import planned_comparisons, run_comparisons
@@ -110,12 +110,12 @@ def build_results(*, preset: Preset, out: Path, data_dir: Path, policy_dirs: lis
     avg_key = next((k for k in keys if k.startswith("avg@")), keys[0] if keys else None)
     comparisons = run_comparisons(evals, preset.arms, template_clusters(data_dir / f"{preset.eval_split}.jsonl"), N_RESAMPLES)
     versions = {}
-    for name in ("v0", *v1_names):  # with a warm start per seed, every seed's v1: each seed's arms retrieved from it
+    for name in ("v0", *deployments):  # with a warm start per seed, every seed's v1: each seed's arms retrieved from it
         m = _read(registry / name / "manifest.json")
         if m:
             versions[name] = {k: m.get(k) for k in ("name", "encoder_path", "index_type", "dim", "num_demonstrations",
-                                                     "bank_checksum", "created_at", "parent_version", "labels_checksum",
-                                                     "training_metrics")}
+                                                     "document_text", "bank_checksum", "created_at", "parent_version",
+                                                     "labels_checksum", "training_metrics")}
     policies = {d.name: m for d in policy_dirs if (m := _read(d / "rarft_policy.json"))}
     import torch
 
@@ -132,7 +132,7 @@ def build_results(*, preset: Preset, out: Path, data_dir: Path, policy_dirs: lis
         "data": _read(data_dir / "manifest.json"),
         "policies": policies,
         "retriever_versions": versions,
-        "deploy": deployed,
+        "deployments": deployments,
         "train": {arm: {str(seed): {k: v for k, v in train[seed][arm].items() if k != "log_history"} for seed in train}
                   for arm in next(iter(train.values()), {})},
         "evals": evals,

@@ -102,7 +102,9 @@ class Results(_Model):
         default_factory=dict, description="warm start folder (policy, or policy-s<seed> per seed) -> its rarft_policy.json")
     retriever_versions: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="registry name (v0, v1, or v1-s<seed> per seed) -> its manifest's summary")
-    deploy: dict[str, Any] = Field(default_factory=dict)
+    deployments: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="v1's registry name -> how its deploy stage reached the running service and "
+        "the versions served after it")
     train: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict, description="arm -> seed -> run summary")
     evals: dict[str, dict[str, dict[str, dict[str, Any]]]] = Field(
         default_factory=dict, description="arm -> seed -> retrieval condition -> `rarft eval` results")

@@ -68,8 +68,8 @@ def test_tiny_experiment_end_to_end_and_resume(tmp_path, capsys):
     # v1 was distilled from v0 and hot-loaded into the running service, which was then stopped
     assert results["retriever_versions"]["v1"]["parent_version"] in ("v0", str(out / "registry" / "v0"))
     assert set(results["retriever_versions"]) == {"v0", "v1"} and set(results["policies"]) == {"policy"}
-    assert results["deploy"]["loaded_by"].startswith("rarft deploy load")
-    assert {v["name"] for v in results["deploy"]["versions"]["versions"]} >= {"v0", "v1"}
+    assert results["deployments"]["v1"]["loaded_by"].startswith("rarft deploy load")
+    assert {v["name"] for v in results["deployments"]["v1"]["versions"]["versions"]} >= {"v0", "v1"}
     pid = json.loads((out / "stages" / "service.json").read_text())["outputs"]["pid"]
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
@@ -117,10 +117,10 @@ def test_tiny_experiment_end_to_end_and_resume(tmp_path, capsys):
     again = {name for name, t in third["stages"].items() if not t["skipped"]}
     assert {"train-ra-rft-s0", "eval-ra-rft-s0-v1", "eval-ra-rft-s0-v0", "eval-grpo-s0-v1", "eval-base-v1"} <= again
     assert not again & {"train-grpo-s0", "train-grpo-s1", "eval-grpo-s0-none", "eval-base-none"}
-    assert third["deploy"]["loaded_by"].endswith("after unloading the older v1")
-    served = {v["name"]: v for v in third["deploy"]["versions"]["versions"]}
+    assert third["deployments"]["v1"]["loaded_by"].endswith("after unloading the older v1")
+    served = {v["name"]: v for v in third["deployments"]["v1"]["versions"]["versions"]}
     built = json.loads((out / "registry" / "v1" / "manifest.json").read_text())
-    assert served["v1"]["manifest"]["created_at"] == built["created_at"] != rerun["deploy"]["versions"]["versions"][0]["manifest"]["created_at"]
+    assert served["v1"]["manifest"]["created_at"] == built["created_at"] != rerun["deployments"]["v1"]["versions"]["versions"][0]["manifest"]["created_at"]
 
 
 def test_a_warm_start_per_seed(tmp_path, capsys):
@@ -147,8 +147,12 @@ def test_a_warm_start_per_seed(tmp_path, capsys):
                          for name in (f"labels-s{seed}.jsonl", f"labels-s{seed}-r2.jsonl"))
         assert first == second
     assert {f"label-s{s}-r2" for s in (0, 1)} | {f"distill-s{s}-r2" for s in (0, 1)} <= set(results["stages"])
-    served = {v["name"] for v in results["deploy"]["versions"]["versions"]}
-    assert "v0" in served and not any(name.endswith("-r1") for name in served)  # earlier rounds stay undeployed
+    assert set(results["deployments"]) == {"v1-s0", "v1-s1"}  # each warm start's v1 reached the service
+    report = (out / "report.md").read_text()
+    for seed in (0, 1):
+        served = {v["name"] for v in results["deployments"][f"v1-s{seed}"]["versions"]["versions"]}
+        assert {"v0", f"v1-s{seed}"} <= served and not any(name.endswith("-r1") for name in served)  # rounds stay out
+        assert f"- v1-s{seed} reached the running service by rarft deploy load" in report
     for seed in (0, 1):
         base = json.loads((out / "eval" / f"base-s{seed}-v1" / "results.json").read_text())
         assert base["retrieval"]["versions_served"] == {f"v1-s{seed}": 8}
