@@ -140,21 +140,35 @@ def _sample_params(strategy: str, rng: random.Random, held_out: bool, max_tries:
     raise RuntimeError(f"no {'held-out' if held_out else 'open'} solution of {strategy} in {max_tries} draws")
 
 
+def _per_wording(strat) -> int:
+    """Templates per wording: unit_conversion writes each wording once per unit (dozen, weeks, hours)."""
+    return 3 if strat.name == "unit_conversion" else 1
+
+
+def max_rl_wordings() -> int:
+    """The most RL-only wordings every strategy has (`rarft data --rl-wordings`)."""
+    return min(len(s.rl_only) // _per_wording(s) for s in STRATEGY_BY_NAME.values())
+
+
 def _template_block(strat, wording: str) -> tuple[int, int]:
-    """(first index, count) of a wording's templates in templates + unseen + rl_only."""
+    """(first index, count) of a wording's templates in templates + unseen + rl_only. The RL block is its first
+    wording: further RL wordings are drawn apart from the row's random stream (`generate_one`)."""
     shared, unseen = len(strat.templates), len(strat.unseen)
     if wording == "unseen":
         return shared, unseen
     if wording == "rl":
-        return shared + unseen, len(strat.rl_only)
+        return shared + unseen, _per_wording(strat)
     return 0, shared
 
 
 def generate_one(strategy: str, theme: str, rng: random.Random, vocab: dict[str, str] | None = None,
-                 with_scene: bool | None = None, wording: str = "shared", held_out: bool = False) -> dict[str, Any]:
+                 with_scene: bool | None = None, wording: str = "shared", held_out: bool = False,
+                 rl_wordings: int = 1) -> dict[str, Any]:
     """A single problem of this strategy in this theme (optionally with a given surface), worked and solved.
     `wording` picks the template block ('shared': familiar + novel, 'unseen', 'rl'); `held_out` the half of the
-    solution space (dev and test rows only)."""
+    solution space (dev and test rows only). An RL row is written in one of the first `rl_wordings` RL-only
+    wordings, chosen by a generator of its own (seeded by the row's params and surface), so the number of RL
+    wordings changes only the RL rows' questions: every other row, and every RL row's params, stay the same."""
     strat = STRATEGY_BY_NAME[strategy]
     params = _sample_params(strategy, rng, held_out)
     first, count = _template_block(strat, wording)
@@ -163,6 +177,9 @@ def generate_one(strategy: str, theme: str, rng: random.Random, vocab: dict[str,
     else:
         template = first + rng.randrange(count)
     vocab = vocab or sample_vocab(THEME_BY_NAME[theme], rng)
+    if wording == "rl" and rl_wordings > 1:
+        own = random.Random(f"rl-wording:{strategy}:{sorted(params.items())}:{sorted(vocab.items())}")
+        template += _per_wording(strat) * own.randrange(rl_wordings)
     with_scene = rng.random() < SCENE_RATE if with_scene is None else with_scene
     problem = render(strat.template(template), params, vocab, with_scene, random.Random(rng.random()))
     surface = {"people": [vocab["P1"], vocab["P2"], vocab["P3"]], "items": vocab["items"], "place": vocab["place"]}
@@ -221,11 +238,14 @@ class _Builder:
         raise RuntimeError("could not generate a new distinct problem; the vocabulary is too small for these sizes")
 
 
-def generate_benchmark(seed: int, sizes: Mapping[str, int]) -> dict[str, list[Demonstration]]:
-    """The five splits (sizes keyed by SPLITS); deterministic from the seed, leakage-free, theme x strategy balanced."""
+def generate_benchmark(seed: int, sizes: Mapping[str, int], rl_wordings: int = 1) -> dict[str, list[Demonstration]]:
+    """The five splits (sizes keyed by SPLITS); deterministic from the seed, leakage-free, theme x strategy balanced.
+    `rl_wordings`: RL-only templates per strategy the RL rows are written from (see `generate_one`)."""
     missing = [name for name in SPLITS if name not in sizes]
     if missing:
         raise ValueError(f"sizes must name every split {SPLITS}; missing {missing}")
+    if not 1 <= rl_wordings <= max_rl_wordings():
+        raise ValueError(f"rl_wordings must be 1..{max_rl_wordings()}; got {rl_wordings}")
     rng = random.Random(seed)
     cells = {split: balanced_cells(sizes[split], rng) for split in SPLITS}
     rows: dict[str, list[dict[str, Any] | None]] = {split: [None] * sizes[split] for split in SPLITS}
@@ -271,7 +291,8 @@ def generate_benchmark(seed: int, sizes: Mapping[str, int]) -> dict[str, list[De
                 for other in rng.sample(others, min(SIBLINGS, len(others))):
                     slots = free_bank[(theme, other)]
                     decoys.append((other, slots.pop(rng.randrange(len(slots)))))
-            made = builder.fresh(lambda: [generate_one(strategy, theme, rng, vocab, with_scene, wording, held_out)]
+            made = builder.fresh(lambda: [generate_one(strategy, theme, rng, vocab, with_scene, wording, held_out,
+                                                       rl_wordings)]
                                  + [generate_one(d[0], theme, rng, vocab, with_scene) for d in decoys])
             rows[split][i] = made[0]
             if decoys:

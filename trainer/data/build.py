@@ -89,10 +89,11 @@ def _semantic_stats(encoder_path: str, splits: Mapping[str, Sequence[Demonstrati
 
 
 def build_dataset(out: Path, seed: int, sizes: Mapping[str, int], semantic: str | None = None, k: int = 4,
-                  config: Mapping[str, Any] | None = None, show_progress: bool = False) -> DataManifest:
+                  config: Mapping[str, Any] | None = None, show_progress: bool = False,
+                  rl_wordings: int = 1) -> DataManifest:
     """Generate the benchmark into `out` atomically (temp dir + rename); `semantic` = encoder path to check."""
     out = Path(out)
-    splits = generate_benchmark(seed, sizes)
+    splits = generate_benchmark(seed, sizes, rl_wordings)
     check_no_leakage(splits)
     stats = split_stats(splits)
     stats["exact_copies"] = copies = exact_copies(splits, EVAL_SPLITS)

@@ -58,6 +58,9 @@ class DataConfig(CommandConfig):
                          "wordings no other split uses)")
     dev_size: int = Field(default=300, ge=1, description="dev problems in dev.jsonl: every sweep and default choice is made here")
     test_size: int = Field(default=500, ge=1, description="held-out test problems in test.jsonl, read once per run at its end")
+    rl_wordings: int = Field(default=1, ge=1, le=3, description="RL-only templates per strategy the benchmark's RL "
+                             "rows are written from; more changes only the RL rows' questions (same rows, params and "
+                             "surfaces; every other split stays the same)")
     encoder: str = Field(default=EMBEDDED_ENCODER, description="sentence-transformers encoder for the semantic check "
                          "(the embedded MiniLM, a local folder or a hub name)")
     k: int = Field(default=4, ge=1, le=64, description="neighbours per test query in the semantic strategy/theme-match@k check")
@@ -83,6 +86,8 @@ class DataConfig(CommandConfig):
     def _source_options(self) -> DataConfig:
         if self.source is None and (self.format or self.columns):
             raise ValueError("--format/--columns only apply with --source FILE")
+        if self.rl_wordings != 1 and (self.source is not None or self.split_sources()):
+            raise ValueError("--rl-wordings applies to the embedded benchmark, not to --source data")
         own = self.split_sources()
         if own and self.source is None and len(own) < len(SPLITS):
             missing = [n for n in SPLITS if n not in own]
@@ -99,6 +104,7 @@ class DataConfig(CommandConfig):
         # options added later are left out while unset, so data dirs built before they existed stay valid
         unset = {"subset"} if self.subset is None else set()
         unset |= {f"{n}_source" for n in SPLITS if getattr(self, f"{n}_source") is None}
+        unset |= {"rl_wordings"} if self.rl_wordings == 1 else set()
         return self.model_dump(mode="json", exclude={"out", "overwrite", *unset})
 
 
@@ -173,6 +179,7 @@ def main(argv: list[str]) -> int:
         manifest = build_from_sources(out, pooled, cfg.split_sources(), sizes, cfg.seed, semantic, cfg.k,
                                       cfg.identity())
     else:
-        manifest = build_dataset(out, cfg.seed, sizes, semantic, cfg.k, cfg.identity(), show_progress=True)
+        manifest = build_dataset(out, cfg.seed, sizes, semantic, cfg.k, cfg.identity(), show_progress=True,
+                                 rl_wordings=cfg.rl_wordings)
     _print_summary(manifest, out)
     return 0

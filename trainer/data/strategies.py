@@ -11,7 +11,8 @@ Template blocks, indexed together as templates + unseen + rl_only (`Strategy.tem
 - unseen: dev and test only, so the policy has never read the phrasing and the bank holds no row written alike; a
   same-strategy demonstration has to tell it the approach;
 - rl_only ('rl'): the RL rows only. GRPO can only memorise these wordings, which does not carry over to the test's;
-  only learning to follow a retrieved plan transfers to the unseen wordings.
+  only learning to follow a retrieved plan transfers to the unseen wordings. Three wordings per strategy (three per
+  unit for unit_conversion); the RL rows use the first unless `rarft data --rl-wordings` asks for more.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class Strategy:
     templates: tuple[str, ...]  # bank and train (the warm start): 'familiar' then 'novel'
     # dev and test only (>= 3): no bank or training row is phrased alike, so a demonstration must tell the approach
     unseen: tuple[str, ...] = ()
-    # RL rows only: GRPO can merely memorise them, which misses the test wordings; following a retrieved plan transfers
+    # RL rows only: GRPO can merely memorise them, which misses the test wordings; following a retrieved plan transfers.
+    # The first wording is the one RL rows use by default; the others only with `rarft data --rl-wordings`
     rl_only: tuple[str, ...] = ()
 
     def template(self, index: int) -> str:
@@ -75,6 +77,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
         (  # rl_only: RL rows only
             "{Role} {P1} stocks {a} {conts}, putting {b} {items} in every one, then sells {c}. What count of {items} is left after the sale?",
+            "{P1} fills {a} {conts} {place}, {b} {items} to a {cont}, and afterwards {c} {items} are taken out. How many {items} stay behind?",
+            "There were {a} {conts} of {b} {items} each until {P2} removed {c} {items}. What number of {items} does {P1} have in the end?",
         ),
     ),
     Strategy(
@@ -95,6 +99,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
         (  # rl_only: RL rows only
             "{P1} has {a} {items}, {P2} has {b} and {P3} has {c}. Putting everything together, they divide it into {n} equal piles. What size is each pile?",
+            "{Role} {P1} gathers {a} {items} from {P2}, {b} from {P3} and {c} more {place}, then hands them out in {n} equal lots. How many {items} are in one lot?",
+            "Together {P1}, {P2} and {P3} own {a}, {b} and {c} {items}. Regrouped into {n} {conts} with the same number in each, how many {items} sit in every {cont}?",
         ),
     ),
     Strategy(
@@ -115,6 +121,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
         (  # rl_only: RL rows only
             "{P1} lines up {a} {conts} with {b} {items} in each, and {P2} lines up {c} {conts} with {d} in each. How many extra {items} does {P1} have?",
+            "{Role} {P1} fills {a} {conts} of {b} {items}; {P2} fills {c} {conts} of {d} {items}. What is the size of the lead that {P1} has?",
+            "Over {a} {periods} {P1} collects {b} {items} per {period}, while {P2} collects {d} per {period} for {c} {periods}. How far ahead is {P1}?",
         ),
     ),
     Strategy(
@@ -135,6 +143,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
         (  # rl_only: RL rows only
             "{P1} and {P2} heap their {items} together: {P1} brings {a} {conts} of {b}, {P2} brings {c} {conts} of {d}. How large is the heap?",
+            "{P1} brings {a} {conts} holding {b} {items} apiece and {P2} brings {c} {conts} holding {d} apiece {place}. Counting both, what is the number of {items}?",
+            "For {a} {periods} {role} {P1} makes {b} {items} a {period}; then {P2} makes {d} a {period} for {c} {periods}. How many {items} do they produce between them?",
         ),
     ),
     Strategy(
@@ -155,6 +165,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
         (  # rl_only: RL rows only
             "{P1} has {A} {items} and empty {conts} that take {b} each. When no more {conts} can be filled to the top, how many {items} are left out?",
+            "{A} {items} are to be loaded into {conts} of {b} {place}, and only full {conts} may leave. How many {items} stay behind with {P1}?",
+            "{Role} {P1} bundles {A} {items} in groups of exactly {b}. After making as many complete groups as possible, what number of {items} is without a group?",
         ),
     ),
     Strategy(
@@ -175,6 +187,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
         (  # rl_only: RL rows only
             "The final count of {items} was {E} after {P1} used up {c} and then {kword} the rest {place}. Find the number {P1} had in the beginning.",
+            "After {P2} took {c} {items} from {P1}, the {items} that were left got {kword}, giving {E}. What was the original number of {items}?",
+            "{P1} ends up with {E} {items} {place}: first {c} were sold, and then what remained was {kword}. How many {items} were there at the outset?",
         ),
     ),
     Strategy(
@@ -195,6 +209,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
         (  # rl_only: RL rows only
             "{P1} owned {X} {items}. {P2} borrowed {c}, and then the stock left with {P1} was {kword}. How many {items} does {P1} hold at last?",
+            "{Role} {P1} begins with {X} {items}, loses {c} of them, and then sees the remaining {items} get {kword}. What is the final number of {items}?",
+            "{Place}, there are {X} {items}. {P2} removes {c}, after which the rest is {kword}. How many {items} are there at the finish?",
         ),
     ),
     Strategy(
@@ -215,6 +231,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
         (  # rl_only: RL rows only
             "{P1} had {B} {items} {place} and lent {pct}% of them to {P2}. After that, how many {items} did {P1} still hold?",
+            "Of the {B} {items} {P1} owned {place}, {pct}% went to {P2}. How many {items} did {P1} keep?",
+            "{Role} {P1} starts the {period} with {B} {items} and sells {pct}% of them. How many {items} remain unsold?",
         ),
     ),
     Strategy(
@@ -235,6 +253,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
         (  # rl_only: RL rows only
             "{P1} trades {a} {items} for {b} {items2} {place}, again and again. Having traded away {C} {items}, how many {items2} has {P1} received?",
+            "{Place}, the rule is {b} {items2} for each {a} {items}. With {C} {items}, how many {items2} does {P1} need?",
+            "{P1} keeps {items} and {items2} in the proportion {a} to {b}. If {P1} has {C} {items}, what number of {items2} does {P1} have?",
         ),
     ),
     Strategy(
@@ -255,6 +275,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
         (  # rl_only: RL rows only
             "{P1} counts {items} for {n} {periods} in a row. The count begins at {a} and climbs by {d} every {period}. What do all {n} counts add up to?",
+            "{Role} {P1} sets out {a} {items} in the first row, and each later row holds {d} more than the row before. How many {items} fill {n} rows?",
+            "Over {n} {periods}, {P1} adds {items}: {a} in the first {period}, then each {period} {d} more than the one before. What is the grand total?",
         ),
     ),
     Strategy(
@@ -279,6 +301,12 @@ STRATEGIES: tuple[Strategy, ...] = (
             "{Place}, {P1} boxed {a} dozen {items} and had {b} left unboxed. How many {items} were there, boxed or not?",
             "A job with the {items} kept {P1} busy {place} for {a} weeks plus {b} days. What is that length in days?",
             "{P1} and {P2} took {a} days and {b} hours to sort the {items} {place}. Expressed in hours, how long did it take?",
+            "{P1} ordered {a} dozen {items} {place} and was given {b} more for free. What is the total count of {items}?",
+            "{Role} {P1} spent {a} weeks and {b} days on the {items} {place}. How many days was that in all?",
+            "Sorting the {items} {place} lasted {a} days and {b} hours for {P1}. How many hours did the sorting last?",
+            "{Place}, {P2} counted {a} dozen {items} plus {b} loose ones. How many {items} did {P2} count?",
+            "{P1} borrowed the {items} for {a} weeks and {b} days. Give that time as a number of days.",
+            "The {items} stayed with {P1} {place} for {a} days and {b} hours. What is that time in hours?",
         ),
     ),
     Strategy(
@@ -299,6 +327,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
         (  # rl_only: RL rows only
             "{Role} {P1} refills one {cont} every {A} {periods} and another every {B} {periods}. Both were refilled this {period}. How many {periods} until they are refilled together again?",
+            "{P1} visits the {items} every {A} days and {P2} every {B} days. They both visited today. After how many days will both visit on the same day again?",
+            "One {cont} {place} is emptied every {A} {periods}, another every {B} {periods}; both were emptied just now. In how many {periods} are they next emptied at the same time?",
         ),
     ),
     Strategy(
@@ -319,6 +349,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
         (  # rl_only: RL rows only
             "{P1} sorts {A} {items} and {B} {items2} {place} into equal bundles, making the most bundles that use up everything. What is the total in one bundle?",
+            "{Role} {P1} shares {A} {items} and {B} {items2} among as many identical {conts} as possible, with nothing left. How many pieces end up in each {cont}?",
+            "{A} {items} and {B} {items2} {place} must be split into the largest number of equal packs with nothing spare. What does one pack hold in total?",
         ),
     ),
     Strategy(
@@ -339,6 +371,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
         (  # rl_only: RL rows only
             "{P1} began working {place} {a} years before {P2}. {b} years from now, {P1} will have worked there {C} years. How long has {P2} worked there so far?",
+            "{P2} joined {place} {a} years after {P1}. In {b} years' time {P1} will have been there {C} years. How many years has {P2} been there?",
+            "{Role} {P1} has looked after the {items} {a} years more than {P2}. {P1} will mark {C} years of it in {b} years. How many years has {P2} looked after them?",
         ),
     ),
     Strategy(
@@ -359,6 +393,8 @@ STRATEGIES: tuple[Strategy, ...] = (
         ),
         (  # rl_only: RL rows only
             "{Role} {P1} tracks {items}: {a}, then {b}, then {c} over three {periods}. What fourth count would bring the mean of the four counts to exactly {D}?",
+            "{P1} scored {a}, {b} and {c} {items} in three rounds {place}. What must the fourth round bring so the four rounds average {D}?",
+            "Three {periods} gave {role} {P1} {a}, {b} and {c} {items}. To make the average over four {periods} equal {D}, how many {items} must the fourth {period} give?",
         ),
     ),
 )

@@ -196,3 +196,30 @@ def test_no_dev_or_test_solution_is_anywhere_else(mid):
     # the check itself catches a copy
     planted = {**mid, "bank": [*mid["bank"], mid["test"][0].model_copy(update={"id": "bank-planted", "problem": "x"})]}
     assert exact_copies(planted, ("dev", "test"))["test-bank"] == 1
+
+
+def test_more_rl_wordings_reword_only_the_rl_questions():
+    """--rl-wordings 3: the RL rows are written from three RL-only templates per strategy, with the same ids,
+    params, surfaces and solutions; every other split is the same file as with one wording."""
+    from trainer.data.benchmark import max_rl_wordings
+
+    sizes = {**SMALL, "rl": 300}
+    one, three = generate_benchmark(5, sizes), generate_benchmark(5, sizes, rl_wordings=3)
+    for split in ("bank", "train", "dev", "test"):
+        assert [r.model_dump() for r in one[split]] == [r.model_dump() for r in three[split]], split
+    reworded = 0
+    for a, b in zip(one["rl"], three["rl"]):
+        assert (a.id, a.solution, a.answer, a.metadata["params"]) == (b.id, b.solution, b.answer, b.metadata["params"])
+        assert b.metadata["wording"] == "rl" and STRATEGY_BY_NAME[b.strategy].wording(b.metadata["template"]) == "rl"
+        assert check_solution(b.problem, b.solution, b.answer) == []
+        reworded += a.problem != b.problem
+    assert reworded > len(one["rl"]) // 3  # two of three wordings are new
+    templates = defaultdict(set)
+    for r in three["rl"]:
+        templates[r.strategy].add(r.metadata["template"] if r.strategy != "unit_conversion" else r.metadata["template"] // 3)
+    assert all(len(t) >= 2 for t in templates.values()) and max(map(len, templates.values())) == 3
+    elsewhere = {r.problem for split in ("bank", "train", "dev", "test") for r in three[split]}
+    assert not {r.problem for r in three["rl"]} & elsewhere
+    assert max_rl_wordings() == 3
+    with pytest.raises(ValueError, match="rl_wordings must be 1..3"):
+        generate_benchmark(5, sizes, rl_wordings=4)

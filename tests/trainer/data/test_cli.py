@@ -62,6 +62,19 @@ def test_same_seed_same_checksums(tmp_path):
     assert _manifest(tmp_path / "a").files == _manifest(tmp_path / "b").files
 
 
+def test_rl_wordings_rebuild_only_the_rl_rows_and_are_recorded(tmp_path, capsys):
+    """A dir built with one RL wording is not reused for three, and only rl.jsonl differs between the two."""
+    out = tmp_path / "data"
+    assert rarft(["data", "--out", str(out), *TINY, "--no-semantic-check"]) == 0
+    one = _manifest(out)
+    assert "rl_wordings" not in one.stats["config"]  # unset options stay out: older dirs remain valid
+    assert rarft(["data", "--out", str(out), *TINY, "--no-semantic-check", "--rl-wordings", "3"]) == 0
+    assert "reusing" not in capsys.readouterr().out
+    three = _manifest(out)
+    assert three.stats["config"]["rl_wordings"] == 3
+    assert {n for n in one.files if one.files[n] != three.files[n]} == {"rl.jsonl"}
+
+
 def test_source_file_is_split_leakage_safely(tmp_path, capsys):
     src = tmp_path / "gsm.jsonl"
     rows = [json.loads(line) for line in (SAMPLES_DIR / "gsm8k.jsonl").read_text().splitlines()][:6]
@@ -157,6 +170,8 @@ def test_bad_split_sources_are_one_clear_line(tmp_path, capsys, argv, message):
     [
         (["--format", "gsm8k"], "--format/--columns only apply with --source"),
         (["--source", "/nonexistent/file.jsonl"], "file not found"),
+        (["--source", "/nonexistent/file.jsonl", "--rl-wordings", "3"], "--rl-wordings applies to the embedded benchmark"),
+        (["--rl-wordings", "4"], "--rl-wordings"),
         (["--bank-size", "0"], "--bank-size"),
         (["--encoder", "/nonexistent/encoder", "--bank-size", "20", "--train-size", "5", "--test-size", "5"], "/nonexistent/encoder"),
     ],
