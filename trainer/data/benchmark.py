@@ -142,7 +142,7 @@ def _sample_params(strategy: str, rng: random.Random, held_out: bool, max_tries:
 
 def _per_wording(strat) -> int:
     """Templates per wording: unit_conversion writes each wording once per unit (dozen, weeks, hours)."""
-    return 3 if strat.name == "unit_conversion" else 1
+    return len(_UNIT_TEMPLATE) if strat.name == "unit_conversion" else 1
 
 
 def max_rl_wordings() -> int:
@@ -172,14 +172,13 @@ def generate_one(strategy: str, theme: str, rng: random.Random, vocab: dict[str,
     strat = STRATEGY_BY_NAME[strategy]
     params = _sample_params(strategy, rng, held_out)
     first, count = _template_block(strat, wording)
-    if strategy == "unit_conversion":  # the template must name the unit of the sampled factor
-        template = first + _UNIT_TEMPLATE[params["f"]] + 3 * rng.randrange(count // 3)
-    else:
-        template = first + rng.randrange(count)
+    per = _per_wording(strat)
+    unit = _UNIT_TEMPLATE[params["f"]] if per > 1 else 0  # a unit_conversion template names the sampled factor's unit
+    template = first + unit + per * rng.randrange(count // per)
     vocab = vocab or sample_vocab(THEME_BY_NAME[theme], rng)
     if wording == "rl" and rl_wordings > 1:
         own = random.Random(f"rl-wording:{strategy}:{sorted(params.items())}:{sorted(vocab.items())}")
-        template += _per_wording(strat) * own.randrange(rl_wordings)
+        template += per * own.randrange(rl_wordings)
     with_scene = rng.random() < SCENE_RATE if with_scene is None else with_scene
     problem = render(strat.template(template), params, vocab, with_scene, random.Random(rng.random()))
     surface = {"people": [vocab["P1"], vocab["P2"], vocab["P3"]], "items": vocab["items"], "place": vocab["place"]}
