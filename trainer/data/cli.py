@@ -12,7 +12,7 @@ from shared.config import CommandConfig, parse_command, renamed
 from shared.errors import UserError
 from shared.manifests import DataManifest
 from shared.models import EMBEDDED_ENCODER
-from trainer.data.benchmark import SPLITS
+from trainer.data.benchmark import SPLITS, max_rl_wordings
 from trainer.data.strategies import WORDINGS
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class DataConfig(CommandConfig):
                          "wordings no other split uses)")
     dev_size: int = Field(default=300, ge=1, description="dev problems in dev.jsonl: every sweep and default choice is made here")
     test_size: int = Field(default=500, ge=1, description="held-out test problems in test.jsonl, read once per run at its end")
-    rl_wordings: int = Field(default=1, ge=1, le=3, description="RL-only templates per strategy the benchmark's RL "
+    rl_wordings: int = Field(default=1, ge=1, le=max_rl_wordings(), description="RL-only templates per strategy the benchmark's RL "
                              "rows are written from; more changes only the RL rows' questions (same rows, params and "
                              "surfaces; every other split stays the same)")
     encoder: str = Field(default=EMBEDDED_ENCODER, description="sentence-transformers encoder for the semantic check "
